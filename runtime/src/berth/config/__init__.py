@@ -1,0 +1,8 @@
+"""Engine configuration (daemon.json-like) and registry credentials."""
+
+from __future__ import annotations
+
+from berth.config.credentials import Credentials, CredentialStore
+from berth.config.engine_config import EngineConfig
+
+__all__ = ["Credentials", "CredentialStore", "EngineConfig"]

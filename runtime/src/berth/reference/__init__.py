@@ -1,0 +1,9 @@
+"""Typed value objects: image references, digests, platforms."""
+
+from __future__ import annotations
+
+from berth.reference.digest import Digest
+from berth.reference.name import Reference
+from berth.reference.platform import Platform
+
+__all__ = ["Digest", "Platform", "Reference"]
