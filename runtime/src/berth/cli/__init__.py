@@ -1,0 +1,1 @@
+"""The ``berth`` command: Docker's verbs and flags where they exist."""

@@ -1,0 +1,275 @@
+"""``Engine``: the one entry point for the CLI and the Ansible modules.
+
+It owns no state of its own beyond paths and lazily-loaded config; every
+method reads and changes the on-disk store under short locks, so any number
+of engines (processes) can work on one root at once.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from berth.config import Credentials, CredentialStore, EngineConfig
+from berth.errors import Conflict, ImageInUse, ImageNotFound, InvalidArgument
+from berth.paths import Paths
+from berth.progress import ProgressFn, no_progress
+from berth.reference import Digest, Platform, Reference
+from berth.store import Store
+
+if TYPE_CHECKING:
+    from berth.distribution.pusher import PushResult
+    from berth.distribution.puller import PullResult
+    from berth.store.check import CheckReport
+    from berth.store.store import GCResult
+
+
+class Engine:
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, config: EngineConfig | None = None) -> None:
+        self.paths = Paths.for_root(root)
+        self._config = config
+        self.store = Store(self.paths, image_users=[self._containers_using_image])
+
+    # -- configuration -----------------------------------------------------
+    @property
+    def config(self) -> EngineConfig:
+        if self._config is None:
+            self._config = EngineConfig.load(self.paths.config_file)
+        return self._config
+
+    @cached_property
+    def credentials(self) -> CredentialStore:
+        return CredentialStore(self.paths.auth_file)
+
+    def registry_client(self, registry: str, credentials: Credentials | None = None):  # noqa: ANN201
+        from berth.distribution.client import RegistryClient
+
+        creds = credentials if credentials is not None else self.credentials.get(registry)
+        return RegistryClient(registry, config=self.config, certs_dir=self.paths.certs_dir, credentials=creds)
+
+    # -- containers hook (filled in by the runtime) --------------------------
+    def _containers_using_image(self, image_id: Digest) -> list[str]:
+        """Names of containers whose record uses ``image_id``.
+
+        Container records live in ``containers/<id>/config.json`` with
+        ``Image`` (the image ID) and ``Name``; until the runtime lands this
+        finds none, but rmi already honours it.
+        """
+        import json
+
+        base = self.paths.root / "containers"
+        if not base.is_dir():
+            return []
+        users = []
+        for cfg in base.glob("*/config.json"):
+            try:
+                data = json.loads(cfg.read_text())
+            except (OSError, ValueError):
+                continue
+            if data.get("Image") == str(image_id):
+                users.append(str(data.get("Name") or cfg.parent.name).lstrip("/"))
+        return sorted(users)
+
+    # -- images --------------------------------------------------------------
+    def pull(self, ref: str, *, platform: str | None = None, progress: ProgressFn = no_progress) -> PullResult:
+        from berth.distribution.puller import Puller
+
+        reference = Reference.parse(ref)
+        plat = Platform.parse(platform) if platform else None
+        client = self.registry_client(reference.registry)
+        puller = Puller(
+            self.store,
+            client,
+            max_workers=self.config.max_concurrent_downloads,
+            attempts=self.config.max_download_attempts,
+            progress=progress,
+        )
+        return puller.pull(reference, plat)
+
+    def push(self, ref: str, *, progress: ProgressFn = no_progress) -> PushResult:
+        from berth.distribution.pusher import Pusher
+
+        reference = Reference.parse(ref)
+        image_id = self._resolve_for_push(reference)
+        record = self.store.images.get(image_id)
+        if record is None:
+            raise ImageNotFound(f"no such image: {ref}", image=ref)
+        client = self.registry_client(reference.registry)
+        pusher = Pusher(self.store, client, max_workers=self.config.max_concurrent_uploads, progress=progress)
+        return pusher.push(reference, record)
+
+    def _resolve_for_push(self, reference: Reference) -> Digest:
+        try:
+            return self.store.images.resolve(str(reference))
+        except ImageNotFound:
+            raise ImageNotFound(
+                f"an image does not exist locally with the tag: {reference.familiar_name}", image=str(reference)
+            ) from None
+
+    def image_id(self, ref: str) -> Digest:
+        return self.store.images.resolve(ref)
+
+    def tag(self, source: str, target: str) -> bool:
+        """Point ``target`` at the image ``source`` names; True if that changed anything."""
+        image_id = self.store.images.resolve(source)
+        ref = Reference.parse(target)
+        if ref.digest:
+            raise InvalidArgument(f"tag: target {target!r} must be a name[:tag], not a digest", value=target)
+        key = f"{ref.name}:{ref.tag}"
+        with self.store.images.editing_names() as names:
+            if names.tags.get(key) == str(image_id):
+                return False
+            names.tags[key] = str(image_id)
+        return True
+
+    def rmi(self, ref: str, *, force: bool = False, prune: bool = True) -> list[dict[str, str]]:
+        """Docker's rmi: untag a name; delete the image when no name is left.
+
+        Returns Docker's list of ``{"Untagged": name}`` / ``{"Deleted": id}``.
+        """
+        image_id = self.store.images.resolve(ref)
+        by_name = _is_name(ref, image_id)
+        out: list[dict[str, str]] = []
+        with self.store.images.editing_names() as names:
+            tags, digests = names.names_of(image_id)
+            if by_name:
+                key = _name_key(ref)
+                remaining = [t for t in tags if t != key]
+                if key in names.tags:
+                    out.append({"Untagged": _familiar(key)})
+                    del names.tags[key]
+                elif key in names.digests:
+                    out.append({"Untagged": _familiar(key)})
+                    del names.digests[key]
+                if remaining:
+                    return out  # other tags still name the image: untag only
+                if not force:
+                    self._refuse_if_used(image_id, ref)
+            else:
+                if len({t.rsplit(":", 1)[0] for t in tags}) > 1 and not force:
+                    raise Conflict(
+                        f"conflict: unable to delete {image_id.short} (must be forced) - "
+                        f"image is referenced in multiple repositories",
+                        image=str(image_id),
+                    )
+                if not force:
+                    self._refuse_if_used(image_id, ref)
+            for t in tags + digests:
+                if t in names.tags or t in names.digests:
+                    out.append({"Untagged": _familiar(t)})
+            names.drop_image(image_id)
+            self.store.images.remove_record(image_id)
+            out.append({"Deleted": str(image_id)})
+        if prune:
+            self.store.gc()
+        return out
+
+    def _refuse_if_used(self, image_id: Digest, ref: str) -> None:
+        users = self.store.users_of(image_id)
+        if users:
+            raise ImageInUse(
+                f"conflict: unable to remove image {ref} ({image_id.short}): "
+                f"in use by container(s) {', '.join(users)} (use force to remove anyway)",
+                image=str(image_id),
+                containers=users,
+            )
+
+    def images(self, *, all: bool = True) -> list[dict[str, Any]]:  # noqa: A002 - Docker's flag name
+        from berth.engine.image_views import image_summaries
+
+        return image_summaries(self.store)
+
+    def inspect_image(self, ref: str) -> dict[str, Any]:
+        from berth.engine.image_views import inspect_image
+
+        return inspect_image(self.store, self.store.images.resolve(ref))
+
+    def history(self, ref: str) -> list[dict[str, Any]]:
+        from berth.engine.image_views import history
+
+        return history(self.store, self.store.images.resolve(ref))
+
+    # -- archives --------------------------------------------------------------
+    def save(self, refs: list[str], output: str | os.PathLike[str]) -> None:
+        from berth.archive import save_images
+
+        save_images(self.store, refs, Path(output))
+
+    def load(self, source: str | os.PathLike[str]) -> list[str]:
+        from berth.archive import load_archive
+
+        return load_archive(self.store, Path(source))
+
+    def import_image(self, source: str | os.PathLike[str], ref: str | None = None,
+                     changes: list[str] | None = None, message: str = "") -> Digest:
+        from berth.archive import import_rootfs
+
+        return import_rootfs(self.store, Path(source), ref, changes or [], message)
+
+    # -- registries ------------------------------------------------------------
+    def login(self, registry: str, username: str, password: str) -> bool:
+        """Verify credentials against the registry, then store them; True if the file changed."""
+        registry = _registry_name(registry)
+        creds = Credentials(username, password)
+        self.registry_client(registry, creds).check_login()
+        return self.credentials.set(registry, creds)
+
+    def logout(self, registry: str) -> bool:
+        return self.credentials.remove(_registry_name(registry))
+
+    # -- system ------------------------------------------------------------------
+    def system_check(self, *, repair: bool = False) -> CheckReport:
+        from berth.store.check import check_store
+
+        return check_store(self.store, repair=repair)
+
+    def system_df(self) -> dict[str, Any]:
+        from berth.engine.image_views import disk_usage
+
+        return disk_usage(self.store, self._containers_using_image)
+
+    def system_prune(self, *, all: bool = False) -> dict[str, Any]:  # noqa: A002
+        """Remove dangling images (``all``: every unused image), then collect garbage."""
+        deleted: list[str] = []
+        with self.store.images.editing_names() as names:
+            for rec in list(self.store.images.records()):
+                tags, _ = names.names_of(rec.id)
+                if (tags and not all) or self.store.users_of(rec.id):
+                    continue
+                names.drop_image(rec.id)
+                self.store.images.remove_record(rec.id)
+                deleted.append(str(rec.id))
+        gc: GCResult = self.store.gc()
+        return {"ImagesDeleted": deleted, "SpaceReclaimed": gc.bytes_freed,
+                "BlobsDeleted": len(gc.blobs), "LayersDeleted": len(gc.layers)}
+
+
+def _registry_name(text: str) -> str:
+    """``https://myreg:9000/`` or ``myreg:9000`` -> ``myreg:9000``; Docker Hub aliases -> docker.io."""
+    host = text.strip()
+    for prefix in ("https://", "http://"):
+        host = host.removeprefix(prefix)
+    host = host.split("/", 1)[0]
+    if not host:
+        raise InvalidArgument(f"invalid registry {text!r}", value=text)
+    return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
+
+
+def _is_name(ref: str, image_id: Digest) -> bool:
+    """Was the image named (name:tag / name@digest) rather than given by ID?"""
+    bare = ref.removeprefix("sha256:")
+    return not (image_id.hex.startswith(bare) and all(c in "0123456789abcdef" for c in bare))
+
+
+def _name_key(ref: str) -> str:
+    r = Reference.parse(ref)
+    return f"{r.name}@{r.digest}" if r.digest else f"{r.name}:{r.tag}"
+
+
+def _familiar(key: str) -> str:
+    if "@" in key:
+        name, _, digest = key.partition("@")
+        return Reference.parse(name, default_tag=False).familiar_name + "@" + digest
+    return Reference.parse(key).familiar()
