@@ -1,0 +1,26 @@
+# Shared helpers of the demo scripts (sourced).
+say()  { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run()  { printf '$ %s\n' "$*"; "$@"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_registry NAME PORT [htpasswd-file]: Debian's docker-registry on 127.0.0.1:PORT
+start_registry() {
+  local name=$1 port=$2 htpasswd=${3:-} dir="$WORK/registry-$1"
+  mkdir -p "$dir/data"
+  {
+    echo "version: 0.1"
+    echo "log: {level: error}"
+    echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
+    echo "http: {addr: 127.0.0.1:$port}"
+    if [[ -n "$htpasswd" ]]; then echo "auth: {htpasswd: {realm: berth-demo, path: $htpasswd}}"; fi
+  } > "$dir/config.yml"
+  docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
+  echo $! >> "$WORK/pids"
+  for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && return 0
+    sleep 0.1
+  done
+  echo "registry $name did not start: $(cat "$dir/log")" >&2
+  return 1
+}
