@@ -13,9 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from berth.engine import Engine  # noqa: E402
-from berth.paths import Paths  # noqa: E402
-from berth.store import Store  # noqa: E402
+from berth.engine import Engine
+from berth.paths import Paths
+from berth.store import Store
 
 
 @pytest.fixture
@@ -33,3 +33,7 @@ def store(root: Path) -> Store:
 @pytest.fixture
 def engine(root: Path) -> Engine:
     return Engine(root=root)
+
+
+# Real registries (Debian's docker-registry) for every test that needs one.
+from registry_fixture import *  # noqa: E402, F403

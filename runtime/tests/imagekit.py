@@ -41,11 +41,11 @@ def random_layer(size: int, name: str = "blob.bin") -> dict[str, bytes]:
 
 
 def make_image(store: Store, ref: str | None, layers: list[dict[str, bytes]], *, cmd: list[str] | None = None,
-               created: str = "2024-01-01T00:00:00Z") -> ImageRecord:
+               created: str = "2024-01-01T00:00:00Z", arch: str = "amd64") -> ImageRecord:
     tars = [layer_tar(files) for files in layers]
     blobs = [gz(t) for t in tars]
     config = {
-        "architecture": "amd64",
+        "architecture": arch,
         "os": "linux",
         "created": created,
         "config": {"Cmd": cmd or ["sh"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
@@ -55,7 +55,7 @@ def make_image(store: Store, ref: str | None, layers: list[dict[str, bytes]], *,
     config_raw = json.dumps(config, sort_keys=True).encode()
     config_digest = store.blobs.put_bytes(config_raw)
     layer_refs = []
-    for t, b in zip(tars, blobs):
+    for t, b in zip(tars, blobs, strict=False):
         blob_digest = store.blobs.put_bytes(b)
         diff_id = Digest.of_bytes(t)
         store.layers.unpack(diff_id, io.BytesIO(b))

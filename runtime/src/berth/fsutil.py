@@ -51,7 +51,7 @@ def read_json(path: Path, default: Any = None) -> Any:
 def rmtree(path: Path) -> None:
     """Remove a tree, including read-only dirs a layer may contain."""
 
-    def onerror(func, p, exc_info):  # noqa: ANN001
+    def onerror(func, p, exc_info):
         try:
             os.chmod(os.path.dirname(p), 0o700)
             os.chmod(p, 0o700)

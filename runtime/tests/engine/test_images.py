@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from imagekit import make_image, random_layer
 
 from berth.errors import Conflict, ImageInUse, ImageNotFound, InvalidArgument

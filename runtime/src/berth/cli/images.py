@@ -12,7 +12,7 @@ from berth.errors import InvalidArgument
 
 
 def register(sub: Any) -> None:
-    def add(name: str, func: Any, help: str, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:  # noqa: A002
+    def add(name: str, func: Any, help: str, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, aliases=list(aliases))
         sp.set_defaults(func=func)
         return sp

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 
@@ -16,9 +16,9 @@ def print_json(obj: Any, out: TextIO = sys.stdout) -> None:
 def table(headers: list[str], rows: list[list[str]], out: TextIO = sys.stdout) -> None:
     widths = [len(h) for h in headers]
     for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
     for row in [headers, *rows]:
-        out.write("   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+        out.write("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() + "\n")
 
 
 def human_size(n: float) -> str:
@@ -41,8 +41,8 @@ def human_age(iso: str) -> str:
         except ValueError:
             return iso
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
-    secs = max(0, (datetime.now(timezone.utc) - ts).total_seconds())
+        ts = ts.replace(tzinfo=UTC)
+    secs = max(0, (datetime.now(UTC) - ts).total_seconds())
     for limit, div, unit in ((60, 1, "second"), (3600, 60, "minute"), (86400, 3600, "hour"),
                              (86400 * 14, 86400, "day"), (86400 * 60, 86400 * 7, "week"),
                              (86400 * 730, 86400 * 30, "month")):

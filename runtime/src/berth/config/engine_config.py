@@ -95,7 +95,7 @@ class EngineConfig:
         """May ``host[:port]`` be reached over plain HTTP / unverified TLS?"""
         hostname = _hostname(host)
         for entry in self.insecure_registries:
-            if entry == host or entry == hostname:
+            if entry in (host, hostname):
                 return True
             if "/" in entry and _ip_in(hostname, entry):
                 return True

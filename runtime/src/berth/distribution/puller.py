@@ -41,7 +41,7 @@ class PullResult:
 
 
 class Puller:
-    def __init__(self, store: Store, client, *, max_workers: int = 3, attempts: int = 5,  # noqa: ANN001
+    def __init__(self, store: Store, client, *, max_workers: int = 3, attempts: int = 5,
                  progress: ProgressFn = no_progress) -> None:
         self.store = store
         self.client = client
@@ -50,10 +50,19 @@ class Puller:
         self.progress = progress
 
     def pull(self, ref: Reference, platform: Platform | None = None) -> PullResult:
+        try:
+            return self._pull(ref, platform or Platform.host())
+        except Exception:
+            # A failed pull keeps nothing: what it stored is unreferenced once its lease is gone.
+            self.store.gc()
+            raise
+
+    def _pull(self, ref: Reference, platform: Platform) -> PullResult:
         from berth.distribution.manifests import ImageIndex, parse_manifest
 
-        platform = platform or Platform.host()
         repo = ref.repository
+        # As Docker does: "not a registry" is said here, clearly, not as a JSON error later.
+        self.client.ping(mirrors=True)
         with self.store.lease() as lease:
             raw, media_type, top_digest = self.client.get_manifest(repo, ref.lookup)
             if ref.digest and top_digest != ref.digest:
@@ -87,7 +96,8 @@ class Puller:
                     registry=ref.registry,
                 )
             layers = tuple(
-                LayerRef(diff_id, d.digest, d.media_type, d.size) for diff_id, d in zip(diff_ids, manifest.layers)
+                LayerRef(diff_id, d.digest, d.media_type, d.size)
+                for diff_id, d in zip(diff_ids, manifest.layers, strict=True)
             )
             self.store.claim(lease, blobs=[x.blob for x in layers], layers=[x.diff_id for x in layers])
             downloaded |= self._fetch_layers(repo, layers, lease)

@@ -23,7 +23,7 @@ class PushResult:
 
 
 class Pusher:
-    def __init__(self, store: Store, client, *, max_workers: int = 5,  # noqa: ANN001
+    def __init__(self, store: Store, client, *, max_workers: int = 5,
                  progress: ProgressFn = no_progress, chunk_size: int = 16 << 20) -> None:
         self.store = store
         self.client = client

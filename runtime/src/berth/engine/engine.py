@@ -20,8 +20,8 @@ from berth.reference import Digest, Platform, Reference
 from berth.store import Store
 
 if TYPE_CHECKING:
-    from berth.distribution.pusher import PushResult
     from berth.distribution.puller import PullResult
+    from berth.distribution.pusher import PushResult
     from berth.store.check import CheckReport
     from berth.store.store import GCResult
 
@@ -43,7 +43,7 @@ class Engine:
     def credentials(self) -> CredentialStore:
         return CredentialStore(self.paths.auth_file)
 
-    def registry_client(self, registry: str, credentials: Credentials | None = None):  # noqa: ANN201
+    def registry_client(self, registry: str, credentials: Credentials | None = None):
         from berth.distribution.client import RegistryClient
 
         creds = credentials if credentials is not None else self.credentials.get(registry)
@@ -176,7 +176,7 @@ class Engine:
                 containers=users,
             )
 
-    def images(self, *, all: bool = True) -> list[dict[str, Any]]:  # noqa: A002 - Docker's flag name
+    def images(self, *, all: bool = True) -> list[dict[str, Any]]:
         from berth.engine.image_views import image_summaries
 
         return image_summaries(self.store)
@@ -230,7 +230,7 @@ class Engine:
 
         return disk_usage(self.store, self._containers_using_image)
 
-    def system_prune(self, *, all: bool = False) -> dict[str, Any]:  # noqa: A002
+    def system_prune(self, *, all: bool = False) -> dict[str, Any]:
         """Remove dangling images (``all``: every unused image), then collect garbage."""
         deleted: list[str] = []
         with self.store.images.editing_names() as names:

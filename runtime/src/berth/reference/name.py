@@ -69,7 +69,9 @@ class Reference:
         for comp in path:
             if not _COMPONENT.match(comp):
                 hint = " (repository name must be lowercase)" if comp.lower() != comp else ""
-                raise InvalidReference(f"invalid reference format: bad name component {comp!r} in {text!r}{hint}", value=text)
+                raise InvalidReference(
+                    f"invalid reference format: bad name component {comp!r} in {text!r}{hint}", value=text
+                )
         repository = "/".join(path)
         if len(registry) + 1 + len(repository) > _MAX_NAME:
             raise InvalidReference(f"invalid reference format: name longer than {_MAX_NAME} characters", value=text)

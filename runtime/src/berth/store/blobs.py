@@ -78,7 +78,7 @@ class BlobWriter:
     def __enter__(self) -> BlobWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+    def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None or not self._file.closed:
             self.abort()
 
@@ -119,7 +119,9 @@ class BlobStore:
             w.write(data)
             return w.commit()
 
-    def ingest(self, chunks: Iterable[bytes], expected: Digest | None = None, expected_size: int | None = None) -> Digest:
+    def ingest(
+        self, chunks: Iterable[bytes], expected: Digest | None = None, expected_size: int | None = None
+    ) -> Digest:
         with self.writer(expected, expected_size) as w:
             for chunk in chunks:
                 w.write(chunk)

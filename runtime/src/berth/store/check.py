@@ -83,7 +83,7 @@ def check_store(store: Store, *, repair: bool = False) -> CheckReport:
     report = CheckReport()
     paths = store.paths
 
-    def problem(kind: str, subject: str, detail: str, fix=None) -> None:  # noqa: ANN001
+    def problem(kind: str, subject: str, detail: str, fix=None) -> None:
         p = Problem(kind, subject, detail)
         if repair and fix is not None:
             fix()
@@ -130,7 +130,7 @@ def check_store(store: Store, *, repair: bool = False) -> CheckReport:
             good_ids.add(str(image_id))
             continue
 
-        def drop(i=image_id) -> None:  # noqa: ANN001
+        def drop(i=image_id) -> None:
             with store.images.editing_names() as names:
                 names.drop_image(i)
                 store.images.remove_record(i)
@@ -146,7 +146,7 @@ def check_store(store: Store, *, repair: bool = False) -> CheckReport:
         if target in known_bad:
             continue
 
-        def drop_name(k=key) -> None:  # noqa: ANN001
+        def drop_name(k=key) -> None:
             with store.images.editing_names() as idx:
                 idx.tags.pop(k, None)
                 idx.digests.pop(k, None)

@@ -43,7 +43,7 @@ class ImageStore:
         self.paths = paths
 
     # -- records -----------------------------------------------------------
-    def _record_path(self, image_id: Digest):  # noqa: ANN202
+    def _record_path(self, image_id: Digest):
         return self.paths.images / f"{image_id.hex}.json"
 
     def get(self, image_id: Digest) -> ImageRecord | None:

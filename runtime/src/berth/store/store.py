@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -101,10 +102,8 @@ class Store:
             layers |= claims.get("layer", set())
             for d in list(self.blobs):
                 if d not in blobs:
-                    try:
+                    with contextlib.suppress(OSError):
                         result.bytes_freed += self.blobs.size(d)
-                    except OSError:
-                        pass
                     self.blobs.delete(d)
                     result.blobs.append(d)
             for d in list(self.layers):
