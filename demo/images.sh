@@ -34,9 +34,11 @@ run "$BERTH" push "$REG/busybox:1.35" | tee "$WORK/push.out"
 pushed=$(awk '/digest:/ {print $3}' "$WORK/push.out")
 run curl -s "http://$REG/v2/_catalog"
 
-say "4. remove it locally, pull it back: same digest"
-run "$BERTH" rmi "$REG/busybox:1.35"
+say "4. remove it locally (both names: the image and its layers go), pull it back: same digest"
+run "$BERTH" rmi "$REG/busybox:1.35" busybox:latest
+run "$BERTH" images
 run "$BERTH" pull "$REG/busybox:1.35" | tee "$WORK/pull.out"
+run "$BERTH" tag "$REG/busybox:1.35" busybox:latest
 pulled=$(awk '/^Digest:/ {print $2}' "$WORK/pull.out")
 [[ "$pushed" == "$pulled" ]] && echo "digest pushed == digest pulled: $pulled" || { echo "DIGEST MISMATCH" >&2; exit 1; }
 run "$BERTH" images --digests

@@ -6,10 +6,14 @@ import gzip
 import hashlib
 import io
 import os
+import socket
 import stat
 import tarfile
 from pathlib import Path
 
+import pytest
+
+from berth.errors import ArchiveError
 from berth.layers import compress_layer, extract_layer, gzip_stream, write_layer_tar
 
 from .conftest import TarBuilder, tree_state
@@ -130,8 +134,6 @@ def test_compress_layer_reports_blob_digest(tar: TarBuilder, tmp_path: Path) -> 
 
 
 def test_sockets_are_skipped_and_deep_trees_work(tmp_path: Path) -> None:
-    import socket
-
     src = tmp_path / "src"
     deep = src.joinpath(*["d"] * 600)
     deep.mkdir(parents=True)
@@ -146,9 +148,5 @@ def test_sockets_are_skipped_and_deep_trees_work(tmp_path: Path) -> None:
 
 
 def test_missing_source_is_an_archive_error(tmp_path: Path) -> None:
-    import pytest
-
-    from berth.errors import ArchiveError
-
     with pytest.raises(ArchiveError, match="cannot write layer"):
         write_layer_tar(tmp_path / "nope", io.BytesIO())

@@ -308,3 +308,9 @@ def test_garbage_header_mid_archive(tar: TarBuilder, dest: Path) -> None:
 def test_not_a_tar(dest: Path) -> None:
     with pytest.raises(ArchiveError, match="not a tar"):
         _extract(b"hello world, definitely not a tar archive" * 40, dest)
+
+
+def test_plain_tar_whose_first_name_looks_like_a_magic(tar: TarBuilder, dest: Path) -> None:
+    plain = tar.file("BZh91AY&SY", b"not bzip2").file("\x1f\x8bname", b"nor gzip").bytes()
+    assert str(_extract(plain, dest).diff_id) == _sha(plain)
+    assert (dest / "BZh91AY&SY").read_bytes() == b"not bzip2"

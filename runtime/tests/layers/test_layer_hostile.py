@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from berth.errors import UnsafeLayer
+from berth.errors import ArchiveError, UnsafeLayer
 from berth.layers import extract_layer
 
 from .conftest import TarBuilder, snapshot
@@ -251,7 +251,5 @@ def test_unique_absolute_tmp_name(tar: TarBuilder, dest: Path, guard: None) -> N
 
 
 def test_out_of_range_owner_is_an_archive_error(tar: TarBuilder, dest: Path, guard: None) -> None:
-    from berth.errors import ArchiveError
-
     with pytest.raises(ArchiveError, match="'f'"):
         _extract(tar.file("f", b"x", uid=2**40).bytes(), dest)

@@ -17,7 +17,10 @@ _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"
 _BZIP2 = b"BZh"
 _XZ = b"\xfd7zXZ\x00"
-_MAGIC_LEN = 6
+#: a tar header carries "ustar" at offset 257 (POSIX, GNU and PAX tars): it
+#: wins over compression magics, which a member name could start with ("BZh1...")
+_USTAR_AT = 257
+_MAGIC_LEN = _USTAR_AT + 5
 
 
 class Readable(Protocol):
@@ -59,6 +62,8 @@ def open_decompressed(raw: BinaryIO) -> tuple[str, Readable]:
     """Sniff the compression of ``raw`` by its magic bytes; return (kind, plain-tar reader)."""
     magic = _read_upto(raw, _MAGIC_LEN)
     src = _Prefixed(magic, raw)
+    if magic[_USTAR_AT:] == b"ustar":
+        return "tar", src
     if magic.startswith(_GZIP):
         import gzip
 
@@ -71,7 +76,7 @@ def open_decompressed(raw: BinaryIO) -> tuple[str, Readable]:
         import lzma
 
         return "xz", lzma.LZMAFile(src)  # type: ignore[arg-type]
-    if magic.startswith(_BZIP2):
+    if magic.startswith(_BZIP2) and magic[3:4].isdigit():
         import bz2
 
         return "bzip2", bz2.BZ2File(src)  # type: ignore[arg-type]
