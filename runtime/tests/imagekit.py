@@ -42,7 +42,12 @@ def random_layer(size: int, name: str = "blob.bin") -> dict[str, bytes]:
 
 def make_image(store: Store, ref: str | None, layers: list[dict[str, bytes]], *, cmd: list[str] | None = None,
                created: str = "2024-01-01T00:00:00Z", arch: str = "amd64") -> ImageRecord:
-    tars = [layer_tar(files) for files in layers]
+    return make_image_from_tars(store, ref, [layer_tar(files) for files in layers], cmd=cmd, created=created,
+                                arch=arch)
+
+
+def make_image_from_tars(store: Store, ref: str | None, tars: list[bytes], *, cmd: list[str] | None = None,
+                         created: str = "2024-01-01T00:00:00Z", arch: str = "amd64") -> ImageRecord:
     blobs = [gz(t) for t in tars]
     config = {
         "architecture": arch,

@@ -59,10 +59,20 @@ if point == "mid-download":
 elif point == "blob-committed":
     after(berth.store.blobs.BlobWriter, "commit", 2)
 elif point == "mid-extract":
-    import tarfile
-    after(tarfile.TarFile, "next", 10)
+    # extraction runs in a child process: kill the pull while the child is writing files
+    import subprocess, time
+    import berth.store.layerstore as ls
+    def run(cmd, **kw):
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        dest = cmd[-1]
+        while child.poll() is None:
+            if os.path.isdir(dest) and len(os.listdir(dest)) > 0:
+                die()
+            time.sleep(0.001)
+        raise SystemExit("extraction finished before it could be interrupted")
+    ls.subprocess.run = run
 elif point == "layer-published":
-    after(berth.store.layerstore.LayerStore, "unpack", 1)
+    after(berth.store.layerstore.LayerStore, "unpack_file", 1)
 elif point == "before-record":
     berth.store.store.Store.commit_image = die
 elif point == "mid-record-write":

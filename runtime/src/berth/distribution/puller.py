@@ -134,8 +134,7 @@ class Puller:
             self._fetch_blob(repo, layer.blob, layer.size, layer.blob.short)
         if not self.store.layers.has(layer.diff_id):
             self.progress(Progress(layer.blob.short, "Extracting", 0, layer.size))
-            with self.store.blobs.open(layer.blob) as f:
-                self.store.layers.unpack(layer.diff_id, f)
+            self.store.layers.unpack_file(layer.diff_id, self.store.blobs.path(layer.blob))
         self.progress(Progress(layer.blob.short, "Pull complete", layer.size, layer.size))
 
     def _fetch_blob(self, repo: str, digest: Digest, size: int, label: str) -> None:

@@ -9,12 +9,15 @@ a half-unpacked layer is never visible under ``layers/``.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from berth.errors import DigestMismatch
+from berth.errors import ArchiveError, DigestMismatch, StoreError, UnsafeLayer
 from berth.fsutil import atomic_write_json, fsync_dir, read_json, rmtree
 from berth.paths import Paths
 from berth.reference import Digest
@@ -40,18 +43,45 @@ class LayerStore:
 
     def unpack(self, diff_id: Digest, stream: BinaryIO) -> None:
         """Extract a (compressed or plain) layer tar; verify it hashes to ``diff_id``."""
-        from berth.layers import extract_layer  # lazy: tarfile & co. only when unpacking
 
+        def extract(dest: Path) -> tuple[Digest, int]:
+            from berth.layers import extract_layer  # lazy: tarfile & co. only when unpacking
+
+            result = extract_layer(stream, dest)
+            return result.diff_id, result.size
+
+        self._unpack(diff_id, extract)
+
+    def unpack_file(self, diff_id: Digest, blob: Path) -> None:
+        """Like ``unpack`` but in a child process, so several layers extract on several cores."""
+
+        def extract(dest: Path) -> tuple[Digest, int]:
+            proc = subprocess.run(
+                [sys.executable, "-m", "berth.layers", str(blob), str(dest)], capture_output=True, text=True
+            )
+            try:
+                out = json.loads(proc.stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                raise StoreError(
+                    f"layer extraction of {diff_id} failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}"
+                ) from None
+            if "error" in out:
+                raise (UnsafeLayer if out["error"] == "UnsafeLayer" else ArchiveError)(out["message"])
+            return Digest.parse(out["diff_id"]), int(out["size"])
+
+        self._unpack(diff_id, extract)
+
+    def _unpack(self, diff_id: Digest, extract: Callable[[Path], tuple[Digest, int]]) -> None:
         if self.has(diff_id):
             return
         self.paths.tmp.mkdir(parents=True, exist_ok=True)
         tmp = self.paths.tmp / temp_name("layer")
         try:
             (tmp / "diff").mkdir(parents=True)
-            result = extract_layer(stream, tmp / "diff")
-            if result.diff_id != diff_id:
-                raise DigestMismatch(str(diff_id), str(result.diff_id), what="layer diff_id")
-            atomic_write_json(tmp / "meta.json", {"diff_id": str(diff_id), "size": result.size})
+            actual, size = extract(tmp / "diff")
+            if actual != diff_id:
+                raise DigestMismatch(str(diff_id), str(actual), what="layer diff_id")
+            atomic_write_json(tmp / "meta.json", {"diff_id": str(diff_id), "size": size})
             self.paths.layers.mkdir(parents=True, exist_ok=True)
             try:
                 os.rename(tmp, self.dir(diff_id))

@@ -1,0 +1,135 @@
+"""make bench: measured figures for berth, beside their anchors when installed.
+
+Writes bench/results.json and prints a table. Figures:
+* pull_cold: ``berth pull`` of a ~330 MB (uncompressed), 3-layer image from a
+  loopback registry into an empty store; median of N runs. Anchor: ``docker
+  pull`` of the same image (needs a running Docker daemon), ratio berth/docker.
+  Context (not an anchor): ``skopeo copy`` to a dir, i.e. download + verify
+  with no extraction, a floor for any engine.
+* pull_warm: the same pull again (everything present): the idempotent path.
+* cli_startup: ``berth --help``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "runtime" / "tests"))
+sys.path.insert(0, str(HERE))
+
+from imagegen import layer_tar  # noqa: E402
+from registry_fixture import start_registry  # noqa: E402
+
+BERTH = [sys.executable, "-m", "berth.cli.main"]
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+LAYER_BYTES = int(os.environ.get("BENCH_LAYER_MB", "110")) << 20
+CACHE = Path(os.environ.get("BERTH_TEST_CACHE", Path.home() / ".cache" / "berth")) / "bench"
+IMAGE = "bench/pull3:v1"
+
+
+def timed(cmd: list[str], **kw) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
+    return time.perf_counter() - t0
+
+
+def source_engine() -> Path:
+    """A store holding the bench image, built once and cached."""
+    from berth.engine import Engine
+
+    root = CACHE / f"src-{LAYER_BYTES >> 20}"
+    eng = Engine(root=root)
+    try:
+        eng.image_id(IMAGE)
+        return root
+    except Exception:
+        pass
+    shutil.rmtree(root, ignore_errors=True)
+    from imagekit import make_image_from_tars
+
+    tars = [layer_tar(seed=i + 1, total_bytes=LAYER_BYTES) for i in range(3)]
+    make_image_from_tars(eng.store, IMAGE, tars, cmd=["/bin/sh"])
+    return root
+
+
+def docker_available() -> bool:
+    return shutil.which("docker") is not None and subprocess.run(
+        ["docker", "info"], capture_output=True, timeout=20).returncode == 0
+
+
+def main() -> int:
+    results: dict[str, object] = {"machine": {"cpus": os.cpu_count()}, "runs": RUNS}
+    src = source_engine()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        reg = start_registry(tmp / "registry")
+        try:
+            ref = f"{reg.host}/{IMAGE}"
+            subprocess.run([*BERTH, "--root", str(src), "tag", IMAGE, ref], check=True)
+            subprocess.run([*BERTH, "--root", str(src), "push", "-q", ref], check=True, stdout=subprocess.DEVNULL)
+            info = json.loads(subprocess.run([*BERTH, "--root", str(src), "image", "inspect", ref],
+                                             check=True, capture_output=True).stdout)[0]
+            results["image"] = {"ref": ref, "size": info["Size"], "layers": len(info["RootFS"]["Layers"])}
+
+            cold = []
+            for i in range(RUNS):
+                root = tmp / f"cold{i}"
+                cold.append(timed([*BERTH, "--root", str(root), "pull", "-q", ref]))
+                if i < RUNS - 1:
+                    shutil.rmtree(root)
+            warm = [timed([*BERTH, "--root", str(tmp / f"cold{RUNS - 1}"), "pull", "-q", ref]) for _ in range(RUNS)]
+            results["pull_cold_s"] = {"berth": statistics.median(cold), "all": cold}
+            results["pull_warm_s"] = {"berth": statistics.median(warm), "all": warm}
+
+            if shutil.which("skopeo"):
+                sk = []
+                for i in range(RUNS):
+                    dest = tmp / f"skopeo{i}"
+                    sk.append(timed(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}",
+                                     f"dir:{dest}"]))
+                    shutil.rmtree(dest)
+                results["pull_cold_s"]["skopeo_dir_no_extract"] = statistics.median(sk)
+            if docker_available():
+                dk = []
+                for _ in range(RUNS):
+                    subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
+                    dk.append(timed(["docker", "pull", "-q", ref]))
+                results["pull_cold_s"]["docker"] = statistics.median(dk)
+                results["pull_cold_s"]["ratio_berth_docker"] = statistics.median(cold) / statistics.median(dk)
+            else:
+                results["pull_cold_s"]["docker"] = None
+                results["pull_cold_s"]["note"] = "docker daemon not available on this machine: no anchor figure"
+        finally:
+            reg.stop()
+    startup = [timed([str(REPO / ".venv/bin/berth"), "--help"]) for _ in range(5)]
+    results["cli_startup_s"] = statistics.median(startup)
+
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    pc = results["pull_cold_s"]
+    print(f"{'figure':<34}{'berth':>10}{'docker':>10}{'ratio':>8}")
+    ratio = pc.get("ratio_berth_docker")
+    label = f"pull cold ({results['image']['size'] >> 20} MB, 3 layers) s"
+    print(f"{label:<34}{pc['berth']:>10.2f}"
+          f"{(pc['docker'] or float('nan')):>10.2f}{(ratio or float('nan')):>8.2f}")
+    if "skopeo_dir_no_extract" in pc:
+        print(f"{'  skopeo to dir (no extract) s':<34}{pc['skopeo_dir_no_extract']:>10.2f}")
+    print(f"{'pull warm (up to date) s':<34}{results['pull_warm_s']['berth']:>10.3f}")
+    print(f"{'berth --help s':<34}{results['cli_startup_s']:>10.3f}")
+    if pc.get("note"):
+        print(f"note: {pc['note']}")
+    print(f"results: {HERE / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
