@@ -21,9 +21,16 @@ LINT_PATHS  ?= runtime plugins tests
 SANITY_ARGS ?= --python 3.11
 SANITY_DIR  := $(CACHE)/ansible_collections/berth/core
 
-.PHONY: help venv lint test demo bench sanity build clean distclean
+.PHONY: help deps venv lint test demo bench sanity build clean distclean
+
+# OS packages the engine and its tests need (Debian 12); .ci/run installs the same.
+DEBS := python3-venv python3-dev gcc make git rsync curl \
+  runc conmon docker-registry busybox-static iptables nftables \
+  apache2-utils openssl skopeo debootstrap \
+  iproute2 procps util-linux ca-certificates xz-utils zstd
 
 help:
+	@echo "make deps     apt-get install the OS packages (root)"
 	@echo "make venv     create $(VENV) (requirements.txt + editable runtime/)"
 	@echo "make lint     ruff check $(LINT_PATHS)"
 	@echo "make test     lint, then pytest over $(TEST_DIRS)"
@@ -32,6 +39,10 @@ help:
 	@echo "make sanity   ansible-test sanity on a copy under $(SANITY_DIR)"
 	@echo "make build    build the collection tarball into build/"
 	@echo "make clean    remove build output and caches (keeps $(VENV) and the image cache)"
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS)
 
 venv: $(STAMP)
 
