@@ -40,6 +40,12 @@ class Engine:
         return self._config
 
     @cached_property
+    def volumes(self):  # noqa: ANN201 - berth.volumes.VolumeStore, imported lazily
+        from berth.volumes import VolumeStore
+
+        return VolumeStore(self.paths)
+
+    @cached_property
     def credentials(self) -> CredentialStore:
         return CredentialStore(self.paths.auth_file)
 
