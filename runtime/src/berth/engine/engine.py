@@ -40,7 +40,7 @@ class Engine:
         return self._config
 
     @cached_property
-    def volumes(self):  # noqa: ANN201 - berth.volumes.VolumeStore, imported lazily
+    def volumes(self):  # -> berth.volumes.VolumeStore, imported lazily
         from berth.volumes import VolumeStore
 
         return VolumeStore(self.paths)
