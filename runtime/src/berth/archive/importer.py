@@ -23,8 +23,9 @@ from typing import Any, BinaryIO
 
 from berth.archive.changes import apply_changes
 from berth.archive.common import DOCKER_LAYER_GZIP, DOCKER_MANIFEST, schema2_manifest, tag_key, unpack_layer
-from berth.archive.streams import PendingLayer, compress_layer, open_plain, read_full
+from berth.archive.streams import PendingLayer, compress_layer, open_plain
 from berth.errors import ArchiveError, InvalidArgument
+from berth.ioutil import read_full
 from berth.reference import Digest, Platform
 from berth.store import ImageRecord, LayerRef, Store
 

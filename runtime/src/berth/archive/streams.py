@@ -8,60 +8,19 @@ twice, yields identical blobs and manifests.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from berth.errors import ArchiveError
+from berth.ioutil import PrefixedReader, Readable
 from berth.reference import Digest
 from berth.store import Store
 from berth.store.blobs import BlobWriter
 
 CHUNK = 1 << 20
 
-_MAGIC = {
-    "gzip": b"\x1f\x8b",
-    "zstd": b"\x28\xb5\x2f\xfd",
-    "bzip2": b"BZh",
-    "xz": b"\xfd7zXZ\x00",
-}
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-class _Prefixed:
-    """``raw`` with the bytes consumed to sniff its magic put back in front."""
-
-    def __init__(self, prefix: bytes, raw: Readable) -> None:
-        self._prefix = prefix
-        self._raw = raw
-
-    def read(self, size: int = -1) -> bytes:
-        if self._prefix:
-            head = self._prefix if size is None or size < 0 else self._prefix[:size]
-            self._prefix = self._prefix[len(head):]
-            return head
-        return self._raw.read(size)
-
-    def readable(self) -> bool:
-        return True
-
-
-def read_full(src: Readable, n: int) -> bytes:
-    """Read up to ``n`` bytes, across short reads; fewer only at EOF."""
-    parts: list[bytes] = []
-    got = 0
-    while got < n:
-        chunk = src.read(n - got)
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
 
 
 class _Checked:
@@ -91,40 +50,21 @@ class _Checked:
         return True
 
 
-def sniff(head: bytes) -> str:
-    for kind, magic in _MAGIC.items():
-        if head.startswith(magic):
-            return kind
-    return "tar"
-
-
 def open_plain(raw: Readable, what: str) -> tuple[str, Readable]:
-    """Sniff ``raw``'s compression by its magic bytes; return (kind, reader of the plain bytes)."""
-    head = read_full(raw, 6)
-    kind = sniff(head)
-    src = _Prefixed(head, raw)
-    plain: Readable
-    if kind == "tar":
-        return kind, src
-    if kind == "gzip":
-        plain = gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[arg-type]
-    elif kind == "xz":
-        import lzma
+    """Sniff ``raw``'s compression by its magic bytes; return (kind, reader of the plain bytes).
 
-        plain = lzma.LZMAFile(src)  # type: ignore[arg-type]  # noqa: SIM115 - returned to the caller
-    elif kind == "bzip2":
-        import bz2
+    The sniffing and decompressors are the layer extractor's (one place knows
+    compression); this only names ``what`` in the errors.
+    """
+    from berth.layers.stream import open_decompressed
 
-        plain = bz2.BZ2File(src)  # type: ignore[arg-type]
-    else:
-        try:
-            import zstandard  # optional: only for zstd-compressed input
-        except ImportError:
-            raise ArchiveError(
-                f"{what} is zstd-compressed, and the 'zstandard' Python module is not installed", what=what
-            ) from None
-        plain = zstandard.ZstdDecompressor().stream_reader(src, read_across_frames=True)  # type: ignore[arg-type]
-    return kind, _Checked(plain, kind, what)
+    try:
+        kind, plain = open_decompressed(raw)  # type: ignore[arg-type]
+    except ImportError:
+        raise ArchiveError(
+            f"{what} is zstd-compressed, and the 'zstandard' Python module is not installed", what=what
+        ) from None
+    return kind, plain if kind == "tar" else _Checked(plain, kind, what)
 
 
 def copy_plain(raw: Readable, out: BinaryIO, what: str) -> int:
@@ -180,7 +120,7 @@ class _PlainCounter:
     """Feeds gzip the plain tar (``head`` first), hashing it into the diff_id on the way."""
 
     def __init__(self, head: bytes, plain: Readable) -> None:
-        self._src = _Prefixed(head, plain)
+        self._src = PrefixedReader(head, plain)
         self.hasher = hashlib.sha256()
         self.size = 0
 

@@ -11,8 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from berth.archive.streams import copy_plain, sniff
+from berth.archive.streams import copy_plain
 from berth.errors import ArchiveError
+from berth.ioutil import read_full
+from berth.layers.stream import MAGIC_LEN, compression_of
 from berth.reference import Digest
 from berth.store import Store
 
@@ -105,7 +107,7 @@ def open_archive(store: Store, source: Path) -> Iterator[ArchiveReader]:
     except OSError as exc:
         raise ArchiveError(f"cannot open {what}: {exc.strerror or exc}", what=what) from None
     try:
-        kind = sniff(f.read(6))
+        kind = compression_of(read_full(f, MAGIC_LEN))
         f.seek(0)
         if kind != "tar":
             store.paths.tmp.mkdir(parents=True, exist_ok=True)

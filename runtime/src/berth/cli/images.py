@@ -239,8 +239,6 @@ def cmd_logout(engine: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_image_prune(engine: Any, args: argparse.Namespace) -> int:
-    res = engine.system_prune(all=args.all)
-    for image_id in res["ImagesDeleted"]:
-        print(f"deleted: {image_id}")
-    print(f"Total reclaimed space: {human_size(res['SpaceReclaimed'])}")
-    return 0
+    from berth.cli.system import cmd_prune
+
+    return cmd_prune(engine, args)

@@ -34,6 +34,7 @@ from berth.errors import (
     RegistryUnreachable,
     SizeMismatch,
 )
+from berth.ioutil import read_full
 from berth.reference import Digest
 
 #: Blob download chunk size.
@@ -404,7 +405,7 @@ class RegistryClient:
             with open_stream() as f:
                 done = 0
                 while done < size:
-                    data = _read_exactly(f, min(chunk_size, size - done))
+                    data = read_full(f, min(chunk_size, size - done))
                     if not data:
                         raise SizeMismatch(str(digest), size, done)
                     reply = self._t.request(
@@ -581,18 +582,6 @@ class _SizedReader:
             raise SizeMismatch(str(self._digest), self._size, self._size - self._left)
         self._left -= len(data)
         return data
-
-
-def _read_exactly(f: BinaryIO, n: int) -> bytes:
-    parts: list[bytes] = []
-    got = 0
-    while got < n:
-        data = f.read(n - got)
-        if not data:
-            break
-        parts.append(data)
-        got += len(data)
-    return b"".join(parts)
 
 
 def _looks_like_registry(reply: Reply) -> bool:

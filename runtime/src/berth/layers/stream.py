@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from berth.errors import ArchiveError
+from berth.ioutil import PrefixedReader, Readable, read_full
 
 _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"
@@ -20,67 +21,46 @@ _XZ = b"\xfd7zXZ\x00"
 #: a tar header carries "ustar" at offset 257 (POSIX, GNU and PAX tars): it
 #: wins over compression magics, which a member name could start with ("BZh1...")
 _USTAR_AT = 257
-_MAGIC_LEN = _USTAR_AT + 5
+MAGIC_LEN = _USTAR_AT + 5
 
 
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-class _Prefixed:
-    """A raw stream with the bytes already consumed to sniff its magic put back."""
-
-    def __init__(self, prefix: bytes, raw: BinaryIO) -> None:
-        self._prefix = prefix
-        self._raw = raw
-
-    def read(self, size: int = -1) -> bytes:
-        if self._prefix:
-            head = self._prefix if size < 0 else self._prefix[:size]
-            self._prefix = self._prefix[len(head):]
-            return head
-        return self._raw.read(size)
-
-    def readable(self) -> bool:
-        return True
-
-
-def _read_upto(raw: BinaryIO, n: int) -> bytes:
-    # A socket-backed stream may return short reads before EOF.
-    chunks: list[bytes] = []
-    got = 0
-    while got < n:
-        chunk = raw.read(n - got)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+def compression_of(magic: bytes) -> str:
+    """"tar", "gzip", "zstd", "xz" or "bzip2", from the first ``MAGIC_LEN`` bytes of a stream."""
+    if magic[_USTAR_AT:MAGIC_LEN] == b"ustar":
+        return "tar"
+    if magic.startswith(_GZIP):
+        return "gzip"
+    if magic.startswith(_ZSTD):
+        return "zstd"
+    if magic.startswith(_XZ):
+        return "xz"
+    if magic.startswith(_BZIP2) and magic[3:4].isdigit():
+        return "bzip2"
+    return "tar"
 
 
 def open_decompressed(raw: BinaryIO) -> tuple[str, Readable]:
     """Sniff the compression of ``raw`` by its magic bytes; return (kind, plain-tar reader)."""
-    magic = _read_upto(raw, _MAGIC_LEN)
-    src = _Prefixed(magic, raw)
-    if magic[_USTAR_AT:] == b"ustar":
-        return "tar", src
-    if magic.startswith(_GZIP):
+    magic = read_full(raw, MAGIC_LEN)
+    src = PrefixedReader(magic, raw)
+    kind = compression_of(magic)
+    if kind == "gzip":
         import gzip
 
-        return "gzip", gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[arg-type]
-    if magic.startswith(_ZSTD):
+        return kind, gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[arg-type]
+    if kind == "zstd":
         from berth.layers.zstdio import open_zstd
 
-        return "zstd", open_zstd(src)  # type: ignore[arg-type]
-    if magic.startswith(_XZ):
+        return kind, open_zstd(src)  # type: ignore[arg-type]
+    if kind == "xz":
         import lzma
 
-        return "xz", lzma.LZMAFile(src)  # type: ignore[arg-type]
-    if magic.startswith(_BZIP2) and magic[3:4].isdigit():
+        return kind, lzma.LZMAFile(src)  # type: ignore[arg-type]
+    if kind == "bzip2":
         import bz2
 
-        return "bzip2", bz2.BZ2File(src)  # type: ignore[arg-type]
-    return "tar", src
+        return kind, bz2.BZ2File(src)  # type: ignore[arg-type]
+    return kind, src
 
 
 def _decompression_errors(kind: str) -> tuple[type[BaseException], ...]:
