@@ -98,3 +98,32 @@ def test_startup_imports_stay_lazy() -> None:
     assert proc.returncode == 0
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
     assert not imported & {"requests", "urllib3", "pyroute2", "tarfile", "pydantic", "ssl", "ansible"}
+
+
+def test_progress_lines_on_a_terminal(root, registry, tmp_path) -> None:
+    """On a TTY, pull draws per-layer progress lines; the same pull piped stays quiet (above)."""
+    import os
+    import pty
+
+    src = Engine(root=tmp_path / "src")
+    rec = make_image(src.store, f"{registry.host}/tty/app:1", [random_layer(200_000), random_layer(1000)])
+    src.push(f"{registry.host}/tty/app:1")
+    pid, fd = pty.fork()
+    if pid == 0:  # child: stdout/stderr are the pty
+        os.execv(sys.executable, [sys.executable, "-m", "berth.cli.main", "--root", str(root), "pull",
+                                  f"{registry.host}/tty/app:1"])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    for layer in rec.layers:
+        assert f"{layer.blob.short}: Pull complete" in text
+    assert "\x1b[" in text  # lines redrawn in place
