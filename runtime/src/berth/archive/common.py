@@ -42,7 +42,7 @@ def tag_key(text: str) -> str:
     ref = Reference.parse(text)
     if ref.digest is not None:
         raise InvalidArgument(f"{text!r}: a digest cannot be used as a tag", value=text)
-    return f"{ref.name}:{ref.tag}"
+    return ref.index_key
 
 
 def known_layers(store: Store) -> dict[Digest, LayerRef]:

@@ -16,7 +16,7 @@ from berth.config import Credentials, CredentialStore, EngineConfig
 from berth.errors import Conflict, ImageInUse, ImageNotFound, InvalidArgument
 from berth.paths import Paths
 from berth.progress import ProgressFn, no_progress
-from berth.reference import Digest, Platform, Reference
+from berth.reference import Digest, Platform, Reference, familiar_key
 from berth.store import Store
 
 if TYPE_CHECKING:
@@ -141,13 +141,13 @@ class Engine:
         with self.store.images.editing_names() as names:
             tags, digests = names.names_of(image_id)
             if by_name:
-                key = _name_key(ref)
+                key = Reference.parse(ref).index_key
                 remaining = [t for t in tags if t != key]
                 if key in names.tags:
-                    out.append({"Untagged": _familiar(key)})
+                    out.append({"Untagged": familiar_key(key)})
                     del names.tags[key]
                 elif key in names.digests:
-                    out.append({"Untagged": _familiar(key)})
+                    out.append({"Untagged": familiar_key(key)})
                     del names.digests[key]
                 if remaining:
                     return out  # other tags still name the image: untag only
@@ -164,7 +164,7 @@ class Engine:
                     self._refuse_if_used(image_id, ref)
             for t in tags + digests:
                 if t in names.tags or t in names.digests:
-                    out.append({"Untagged": _familiar(t)})
+                    out.append({"Untagged": familiar_key(t)})
             names.drop_image(image_id)
             self.store.images.remove_record(image_id)
             out.append({"Deleted": str(image_id)})
@@ -267,15 +267,3 @@ def _is_name(ref: str, image_id: Digest) -> bool:
     """Was the image named (name:tag / name@digest) rather than given by ID?"""
     bare = ref.removeprefix("sha256:")
     return not (image_id.hex.startswith(bare) and all(c in "0123456789abcdef" for c in bare))
-
-
-def _name_key(ref: str) -> str:
-    r = Reference.parse(ref)
-    return f"{r.name}@{r.digest}" if r.digest else f"{r.name}:{r.tag}"
-
-
-def _familiar(key: str) -> str:
-    if "@" in key:
-        name, _, digest = key.partition("@")
-        return Reference.parse(name, default_tag=False).familiar_name + "@" + digest
-    return Reference.parse(key).familiar()

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from berth.reference import Digest, Reference
+from berth.reference import Digest, familiar_key
 from berth.store import ImageRecord, Store
 
 
@@ -17,13 +17,6 @@ def _config(store: Store, rec: ImageRecord) -> dict[str, Any]:
 def image_size(store: Store, rec: ImageRecord) -> int:
     """Unpacked size, as Docker reports it (shared layers counted in each image)."""
     return sum(store.layers.size(d) for d in dict.fromkeys(rec.diff_ids()))
-
-
-def _familiar(key: str) -> str:
-    if "@" in key:
-        name, _, digest = key.partition("@")
-        return Reference.parse(name, default_tag=False).familiar_name + "@" + digest
-    return Reference.parse(key).familiar()
 
 
 def image_summaries(store: Store) -> list[dict[str, Any]]:
@@ -37,8 +30,8 @@ def image_summaries(store: Store) -> list[dict[str, Any]]:
             "ID": str(rec.id),
             "Created": cfg.get("created", ""),
             "Size": image_size(store, rec),
-            "RepoTags": [_familiar(t) for t in tags],
-            "RepoDigests": [_familiar(d) for d in digests],
+            "RepoTags": [familiar_key(t) for t in tags],
+            "RepoDigests": [familiar_key(d) for d in digests],
             "Labels": (cfg.get("config") or {}).get("Labels") or {},
         }
         for t in tags or [None]:
@@ -46,7 +39,7 @@ def image_summaries(store: Store) -> list[dict[str, Any]]:
             if t is None:
                 row["Repository"], row["Tag"] = "<none>", "<none>"
             else:
-                name, _, tag = _familiar(t).rpartition(":")
+                name, _, tag = familiar_key(t).rpartition(":")
                 row["Repository"], row["Tag"] = name, tag
             row["Digest"] = next(
                 (d.partition("@")[2] for d in digests if t and d.startswith(t.rsplit(":", 1)[0] + "@")), "<none>"
@@ -63,8 +56,8 @@ def inspect_image(store: Store, image_id: Digest) -> dict[str, Any]:
     tags, digests = store.images.names().names_of(image_id)
     out: dict[str, Any] = {
         "Id": str(rec.id),
-        "RepoTags": [_familiar(t) for t in tags],
-        "RepoDigests": [_familiar(d) for d in digests],
+        "RepoTags": [familiar_key(t) for t in tags],
+        "RepoDigests": [familiar_key(d) for d in digests],
         "Parent": "",
         "Comment": _last_comment(cfg),
         "Created": cfg.get("created", ""),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from berth.reference.digest import Digest
-from berth.reference.name import Reference
+from berth.reference.name import Reference, familiar_key
 from berth.reference.platform import Platform
 
-__all__ = ["Digest", "Platform", "Reference"]
+__all__ = ["Digest", "Platform", "Reference", "familiar_key"]

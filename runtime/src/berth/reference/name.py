@@ -107,6 +107,11 @@ class Reference:
         """Tag or digest to ask a registry for (digest wins)."""
         return str(self.digest) if self.digest else (self.tag or DEFAULT_TAG)
 
+    @property
+    def index_key(self) -> str:
+        """The store's name-index key: ``name:tag``, or ``name@digest`` when a digest is given."""
+        return f"{self.name}@{self.digest}" if self.digest else f"{self.name}:{self.tag}"
+
     def familiar(self) -> str:
         return self._fmt(self.familiar_name)
 
@@ -120,3 +125,11 @@ class Reference:
         if self.digest:
             out += f"@{self.digest}"
         return out
+
+
+def familiar_key(key: str) -> str:
+    """A name-index key as Docker shows it: ``docker.io/library/busybox:1`` -> ``busybox:1``."""
+    if "@" in key:
+        name, _, digest = key.partition("@")
+        return f"{Reference.parse(name, default_tag=False).familiar_name}@{digest}"
+    return Reference.parse(key).familiar()

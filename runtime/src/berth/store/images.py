@@ -105,7 +105,7 @@ class ImageStore:
             ref = Reference.parse(text)
         except InvalidReference:
             raise ImageNotFound(f"no such image: {text}", image=text) from None
-        key = f"{ref.name}@{ref.digest}" if ref.digest else f"{ref.name}:{ref.tag}"
+        key = ref.index_key
         found = index.digests.get(key) if ref.digest else index.tags.get(key)
         if found is None and ref.digest:
             # name@digest where digest is the image ID or a manifest we hold under another name
