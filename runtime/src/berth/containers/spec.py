@@ -21,7 +21,10 @@ class Mount:
     target: str  # absolute path inside the container
     source: str = ""  # host path (bind), volume name ("" = anonymous volume), unused for tmpfs
     read_only: bool = False
-    options: tuple[str, ...] = ()  # tmpfs options ("size=64m", "mode=1777"), bind propagation
+    options: tuple[str, ...] = ()  # tmpfs options ("size=67108864", "mode=1777"), bind propagation, "z", "nocopy"
+    # -v creates a missing host directory (Docker's Binds); --mount type=bind refuses ("bind source path
+    # does not exist"), as Docker's Mounts do. Only meaningful for binds.
+    create_host_path: bool = True
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class PortBinding:
     protocol: Literal["tcp", "udp"] = "tcp"
     host_ip: str = ""  # "" = all addresses
     host_port: int = 0  # 0 = a random free port
+    # -p 8000-8010:80: host_port..host_port_end is the range to pick a free port from (0 = no range)
+    host_port_end: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,5 @@ class ContainerSpec:
     network: str = "bridge"  # bridge | host | none | <user network>; wired by the networking issue
     dns: tuple[str, ...] = ()
     extra_hosts: tuple[tuple[str, str], ...] = ()  # --add-host name:ip
+    ip: str | None = None  # --ip: static IPv4 address on a user network
+    network_aliases: tuple[str, ...] = ()  # --network-alias: extra DNS names on a user network

@@ -227,9 +227,11 @@ class Engine:
 
     # -- system ------------------------------------------------------------------
     def system_check(self, *, repair: bool = False) -> CheckReport:
-        from berth.store.check import check_store
+        from berth.store.check import Problem, check_store
 
-        return check_store(self.store, repair=repair)
+        report = check_store(self.store, repair=repair)
+        report.problems.extend(Problem(**p) for p in self.volumes.check(repair=repair))
+        return report
 
     def system_df(self) -> dict[str, Any]:
         from berth.engine.image_views import disk_usage
