@@ -1,0 +1,254 @@
+"""Container operations the ``Engine`` delegates to: ``create``, ``start``, ``stop``... each
+takes the engine first. The records live in ``berth.state``; the process side in
+``berth.runtime``. Mounts and the netns arrive already resolved (from
+``berth.volumes`` / the networking code); without them, only bind and tmpfs
+mounts of the spec are turned into OCI mounts here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from berth.errors import ImageNotFound, InvalidArgument
+from berth.runtime.context import RuntimeContext
+from berth.runtime.oci_defaults import OCIMount
+
+if TYPE_CHECKING:
+    from berth.containers.spec import ContainerSpec
+    from berth.engine import Engine
+    from berth.runtime.logs import LogLine
+
+_RESTART_NAMES = ("no", "on-failure", "always", "unless-stopped")
+
+
+def runtime_context(engine: Engine) -> RuntimeContext:
+    """One RuntimeContext per engine (cached on it: it memoises the runtime detection)."""
+    ctx = engine.__dict__.get("_runtime_ctx")
+    if ctx is None:
+        ctx = RuntimeContext(engine.paths, engine.config.extra.get("default-runtime"))
+        engine.__dict__["_runtime_ctx"] = ctx
+    return ctx
+
+
+def _image_config(engine: Engine, image_id) -> dict[str, Any]:
+    raw = json.loads(engine.store.blobs.read(image_id))
+    return raw.get("config") or {}
+
+
+# -- create ------------------------------------------------------------------------
+def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | None = None) -> str:
+    """Validate, then publish the record (atomically: nothing is left behind on error). Returns the id."""
+    from berth.runtime.caps import effective_caps
+    from berth.runtime.etcfiles import write_etc_files
+    from berth.runtime.liveness import parse_signal
+    from berth.runtime.merge import container_config, host_config
+    from berth.state.records import now_rfc3339
+
+    try:
+        image_id = engine.store.images.resolve(spec.image)
+    except ImageNotFound:
+        raise ImageNotFound(f"No such image: {spec.image}", image=spec.image) from None
+    image_cfg = _image_config(engine, image_id)
+    image_rec = engine.store.images.get(image_id)
+    diff_ids = [str(d) for d in image_rec.diff_ids()] if image_rec else []
+    effective_caps(spec.cap_add, spec.cap_drop, spec.privileged)  # unknown capability: fail now
+    if spec.restart.name not in _RESTART_NAMES:
+        raise InvalidArgument(f"invalid restart policy: {spec.restart.name}", value=spec.restart.name)
+    if spec.stop_signal:
+        parse_signal(spec.stop_signal)
+    resolved = tuple(mounts) if mounts is not None else mounts_from_spec(spec)
+    ctx = runtime_context(engine)
+
+    def build(cid: str, name: str) -> dict[str, Any]:
+        config = container_config(image_cfg, spec, cid)
+        command = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+        return {
+            "Id": cid, "Name": f"/{name}", "Image": str(image_id), "ImageRef": spec.image,
+            "Created": now_rfc3339(), "Path": command[0], "Args": command[1:],
+            "Config": config, "HostConfig": host_config(spec),
+            "MountPoints": [m.to_oci() for m in resolved],
+            # the image's layers, bottom first: the rootfs must still mount after ``rmi --force``
+            "Layers": diff_ids,
+        }
+
+    def prepare(cid: str, directory: Path) -> None:
+        cfg = json.loads((directory / "config.json").read_text())
+        write_etc_files(directory, cfg["Config"]["Hostname"], dns=list(spec.dns),
+                        extra_hosts=cfg["HostConfig"].get("ExtraHosts"))
+
+    return ctx.containers.create(spec.name, build, prepare)
+
+
+def mounts_from_spec(spec: ContainerSpec) -> tuple[OCIMount, ...]:
+    """Bind and tmpfs mounts as OCI mounts (a missing bind source dir is created, as ``-v`` does)."""
+    out = []
+    for m in spec.mounts:
+        if not m.target.startswith("/"):
+            raise InvalidArgument(f"invalid mount target {m.target!r}: must be an absolute path", value=m.target)
+        if m.type == "tmpfs":
+            opts = m.options or ("size=65536k",)
+            out.append(OCIMount(m.target, "tmpfs", "tmpfs", ("nosuid", "nodev", "noexec", *opts)))
+        elif m.type == "bind":
+            src = Path(m.source)
+            if not src.is_absolute():
+                raise InvalidArgument(f"invalid bind source {m.source!r}: must be an absolute path", value=m.source)
+            if not src.exists():
+                src.mkdir(parents=True, exist_ok=True)
+            out.append(OCIMount(m.target, "bind", str(src), ("rbind", "rprivate", "ro" if m.read_only else "rw")))
+        else:
+            raise InvalidArgument(f"volume mount at {m.target} must be resolved by berth.volumes first",
+                                  value=m.target)
+    return tuple(out)
+
+
+# -- lifecycle ---------------------------------------------------------------------
+def _lookup(engine: Engine, ref: str) -> str:
+    return runtime_context(engine).containers.lookup(ref)
+
+
+def start(engine: Engine, ref: str, *, netns_path: str | None = None) -> str:
+    from berth.reference import Digest
+    from berth.runtime.lifecycle import start as start_container
+
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    diff_ids = [Digest.parse(d) for d in ctx.containers.config(cid).get("Layers") or []]
+    missing = [d for d in diff_ids if not engine.store.layers.has(d)]
+    if missing:
+        raise ImageNotFound(f"layer {missing[0]} of container {cid[:12]} is missing from the store",
+                            layer=str(missing[0]))
+    layers = [engine.store.layers.diff_dir(d) for d in reversed(diff_ids)]  # overlay wants top first
+    start_container(ctx, cid, layers, netns_path=netns_path, log_size_max=_log_size_max(engine))
+    return cid
+
+
+def layers_in_use(engine: Engine) -> set:
+    """Diff IDs every container's rootfs needs: register as a ``Store`` layer_users hook so GC keeps
+    them even when the image was force-removed."""
+    from berth.reference import Digest
+    from berth.runtime.errors import ContainerNotFound
+
+    ctx = runtime_context(engine)
+    used: set[Digest] = set()
+    for cid in ctx.containers.ids():
+        try:
+            used.update(Digest.parse(d) for d in ctx.containers.config(cid).get("Layers") or [])
+        except (ContainerNotFound, ValueError):  # removed meanwhile, or a corrupt record
+            continue
+    return used
+
+
+def _log_size_max(engine: Engine) -> int:
+    text = str((engine.config.extra.get("log-opts") or {}).get("max-size", "") or "")
+    m = re.fullmatch(r"(\d+)([kmg]?)b?", text.strip().lower())
+    if not m:
+        return -1
+    return int(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2)]
+
+
+def stop(engine: Engine, ref: str, timeout: int | None = None) -> str:
+    from berth.runtime.lifecycle import stop as stop_container
+
+    cid = _lookup(engine, ref)
+    stop_container(runtime_context(engine), cid, timeout)
+    return cid
+
+
+def kill(engine: Engine, ref: str, signal: str | int = "SIGKILL") -> str:
+    from berth.runtime.lifecycle import kill as kill_container
+
+    cid = _lookup(engine, ref)
+    kill_container(runtime_context(engine), cid, signal)
+    return cid
+
+
+def rm(engine: Engine, ref: str, *, force: bool = False, volumes: bool = False) -> str:
+    """Remove a container. ``volumes`` (anonymous volumes) is honoured once berth.volumes owns them."""
+    from berth.runtime.lifecycle import remove
+
+    cid = _lookup(engine, ref)
+    remove(runtime_context(engine), cid, force=force)
+    return cid
+
+
+def wait(engine: Engine, ref: str, condition: Literal["not-running", "removed"] = "not-running",
+         timeout: float | None = None) -> int:
+    from berth.runtime.lifecycle import wait as wait_container
+
+    ctx = runtime_context(engine)
+    return wait_container(ctx, ctx.containers.lookup(ref), condition, timeout)
+
+
+# -- views -------------------------------------------------------------------------
+def ps(engine: Engine, *, all: bool = False) -> list[dict[str, Any]]:
+    """Docker's container list, newest first; only running ones unless ``all``."""
+    from berth.runtime.errors import ContainerNotFound
+    from berth.runtime.views import ps_row
+
+    ctx = runtime_context(engine)
+    rows = []
+    for cid in ctx.containers.ids():
+        try:
+            row = ps_row(ctx, cid)
+        except ContainerNotFound:  # removed meanwhile
+            continue
+        if all or row["State"] == "running":
+            rows.append(row)
+    return sorted(rows, key=lambda r: r["Created"], reverse=True)
+
+
+def inspect(engine: Engine, ref: str) -> dict[str, Any]:
+    from berth.runtime.views import inspect_view
+
+    ctx = runtime_context(engine)
+    return inspect_view(ctx, ctx.containers.lookup(ref))
+
+
+def logs(engine: Engine, ref: str, *, follow: bool = False, tail: int | None = None,
+         since: str | float | None = None, until: str | float | None = None,
+         timestamps: bool = False) -> Iterator[LogLine]:
+    """(stream, line, time) tuples; ``timestamps`` prefixes each line with its time, as ``logs -t``."""
+    from berth.runtime.errors import ContainerNotFound
+    from berth.runtime.liveness import is_alive
+    from berth.runtime.logs import LogLine, read_log
+
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+
+    def running() -> bool:
+        try:
+            st = ctx.containers.state(cid)
+        except ContainerNotFound:  # removed while following: stop
+            return False
+        return is_alive(st.Pid, st.PidStartTime)
+
+    for rec in read_log(ctx.log_path(cid), follow=follow, tail=tail, since=parse_since(since),
+                        until=parse_since(until), running=running):
+        yield LogLine(rec.stream, f"{rec.time} {rec.line}", rec.time) if timestamps else rec
+
+
+def parse_since(value: str | float | None, now: float | None = None) -> float | None:
+    """Docker's --since/--until: unix seconds, RFC3339, or a duration ago ("10m", "1h30m")."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    if re.fullmatch(r"(\d+(\.\d+)?(ns|us|ms|s|m|h))+", text):
+        unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+        secs = sum(float(n) * unit[u] for n, _, u in re.findall(r"(\d+(\.\d+)?)(ns|us|ms|s|m|h)", text))
+        return (now if now is not None else time.time()) - secs
+    from berth.runtime.logs import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise InvalidArgument(f"invalid time value {value!r}: want a unix time, RFC3339 or a duration",
+                              value=value) from None

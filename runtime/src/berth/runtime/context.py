@@ -1,0 +1,62 @@
+"""``RuntimeContext``: where a container's runtime files live, and the OCI runtime to use.
+
+Shared by the engine (container_ops) and the exit hook, which runs in a
+fresh process conmon starts and so must rebuild everything from the root.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from berth.paths import Paths
+from berth.runtime.driver import RuncDriver, detect_runtime
+from berth.state import ContainerStore
+
+
+@dataclass
+class RuntimeContext:
+    paths: Paths
+    preferred_runtime: str | None = None
+
+    @cached_property
+    def containers(self) -> ContainerStore:
+        return ContainerStore(self.paths)
+
+    @cached_property
+    def driver(self) -> RuncDriver:
+        return detect_runtime(self.paths.run_dir, self.preferred_runtime)
+
+    # -- per-container run state (gone after a reboot, by design) -----------
+    def bundle(self, cid: str) -> Path:
+        """The OCI bundle: config.json, rootfs/ (the overlay mount point), pid files, conmon's fifos."""
+        return self.paths.run_dir / "containers" / cid
+
+    def rootfs(self, cid: str) -> Path:
+        return self.bundle(cid) / "rootfs"
+
+    @property
+    def exit_dir(self) -> Path:
+        return self.paths.run_dir / "exits"
+
+    def exit_file(self, cid: str) -> Path:
+        return self.exit_dir / cid
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.paths.run_dir / "socket"
+
+    # -- per-container persistent files ------------------------------------
+    def log_path(self, cid: str) -> Path:
+        return self.containers.dir(cid) / "container.log"
+
+    def op_lock(self, cid: str) -> Path:
+        """Serialises start / finalize / remove of one container (never held while it runs)."""
+        return self.paths.locks / "containers" / f"{cid}.lock"
+
+    def exit_code(self, cid: str) -> int | None:
+        try:
+            return int(self.exit_file(cid).read_text().strip())
+        except (OSError, ValueError):
+            return None

@@ -1,0 +1,105 @@
+"""OCI runtime drivers (runc, crun) behind one interface, and their auto-detection.
+
+Each engine root has its own runtime state dir (``--root <run_dir>/<name>``),
+so several engines on one machine never see each other's containers.
+conmon runs ``create`` itself (it must own the container's stdio); the engine
+calls the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from berth.runtime.errors import OCIRuntimeFailure
+
+_GONE = ("does not exist", "not exist", "no such file")
+
+
+class RuncDriver:
+    name = "runc"
+
+    def __init__(self, path: str, state_root: Path) -> None:
+        self.path = path
+        self.state_root = state_root
+
+    def global_args(self) -> list[str]:
+        return ["--root", str(self.state_root)]
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([self.path, *self.global_args(), *args], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL)
+        if check and proc.returncode != 0:
+            msg = last_error(proc.stderr) or f"exit status {proc.returncode}"
+            raise OCIRuntimeFailure(f"{self.name} {args[0]} failed: {msg}", runtime=self.name, args=list(args))
+        return proc
+
+    def has_state(self, cid: str) -> bool:
+        """Whether the runtime still knows the container (a dir check, no process)."""
+        return (self.state_root / cid).exists()
+
+    def start(self, cid: str) -> None:
+        self._run("start", cid)
+
+    def state(self, cid: str) -> dict[str, Any] | None:
+        proc = self._run("state", cid, check=False)
+        if proc.returncode != 0:
+            return None
+        return json.loads(proc.stdout)
+
+    def kill(self, cid: str, signal: str, *, all_processes: bool = False) -> None:
+        args = ["kill", *(["--all"] if all_processes else []), cid, signal]
+        proc = self._run(*args, check=False)
+        if proc.returncode != 0 and not _is_gone(proc.stderr):
+            raise OCIRuntimeFailure(f"{self.name} kill failed: {last_error(proc.stderr)}", runtime=self.name)
+
+    def delete(self, cid: str, *, force: bool = False) -> None:
+        """Forget the container; idempotent."""
+        if not self.has_state(cid):
+            return
+        proc = self._run("delete", *(["--force"] if force else []), cid, check=False)
+        if proc.returncode != 0 and not _is_gone(proc.stderr):
+            raise OCIRuntimeFailure(f"{self.name} delete failed: {last_error(proc.stderr)}", runtime=self.name)
+
+
+class CrunDriver(RuncDriver):
+    name = "crun"
+
+
+_DRIVERS: dict[str, type[RuncDriver]] = {"runc": RuncDriver, "crun": CrunDriver}
+
+
+def _is_gone(stderr: str) -> bool:
+    low = stderr.lower()
+    return any(s in low for s in _GONE)
+
+
+def last_error(stderr: str) -> str:
+    """runc logs JSON-ish or logfmt lines; the last non-empty one carries the cause."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    if 'msg="' in last:
+        return last.split('msg="', 1)[1].rsplit('"', 1)[0]
+    return last.removeprefix("time=").strip()
+
+
+def cgroup_version() -> int:
+    """2 on a pure cgroup v2 host; 1 on v1 and hybrid (what crun refuses)."""
+    return 2 if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else 1
+
+
+def detect_runtime(run_dir: Path, preferred: str | None = None) -> RuncDriver:
+    """The configured runtime, else crun on cgroup v2 (faster start), else runc."""
+    order = [preferred] if preferred else (["crun", "runc"] if cgroup_version() == 2 else ["runc"])
+    for name in order:
+        exe = shutil.which(name) or (f"/usr/sbin/{name}" if os.access(f"/usr/sbin/{name}", os.X_OK) else None)
+        if exe and name in _DRIVERS:
+            return _DRIVERS[name](exe, run_dir / name)
+    raise OCIRuntimeFailure(f"no OCI runtime found (looked for {', '.join(order)}): install runc",
+                            runtime=preferred or "")

@@ -1,0 +1,274 @@
+"""Container lifecycle on records: start, stop, kill, finalize after exit, remove, wait.
+
+Locks: a per-container op lock serialises start / finalize / remove (each
+takes milliseconds, or a bounded kill wait); nothing holds a lock while a
+container runs. A start that races a very fast exit is safe because the exit
+hook's finalize waits for the op lock, i.e. for start to record "running".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from berth.fsutil import rmtree
+from berth.locks import file_lock
+from berth.runtime.context import RuntimeContext
+from berth.runtime.errors import ContainerNotFound, ContainerNotRunning, ContainerRunning
+from berth.runtime.liveness import is_alive, parse_signal, send_signal, start_time
+from berth.runtime.rootfs import unmount_rootfs
+from berth.state import ContainerState, now_rfc3339
+
+ACTIVE = ("running", "paused", "restarting")
+DEFAULT_STOP_TIMEOUT = 10
+#: how long a dead container may wait for its exit hook before the engine finalizes it itself
+HOOK_GRACE = 5.0
+
+
+def exit_command(ctx: RuntimeContext, cid: str) -> tuple[str, ...]:
+    """What conmon runs after the container exits (see berth.runtime.exit_hook)."""
+    return (sys.executable, "-m", "berth.runtime.exit_hook", str(ctx.paths.root), cid, ctx.driver.name)
+
+
+def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_path: str | None = None,
+          log_size_max: int = -1) -> ContainerState:
+    """Mount, build the OCI spec, hand the container to conmon, ``runtime start``. No-op if running."""
+    with file_lock(ctx.op_lock(cid)):
+        st = ctx.containers.state(cid)
+        if is_alive(st.Pid, st.PidStartTime):
+            return st
+        try:
+            pid, conmon_pid = _launch(ctx, cid, layer_dirs, netns_path, log_size_max)
+        except BaseException as exc:
+            _release_runtime(ctx, cid)
+            with ctx.containers.editing_state(cid) as failed:
+                failed.Error = str(exc)
+                failed.ExitCode = _start_error_code(str(exc))
+            raise
+        with ctx.containers.editing_state(cid) as st:
+            st.Status, st.Running, st.Pid, st.PidStartTime = "running", True, pid, start_time(pid)
+            st.MonitorPid, st.StartedAt, st.ExitCode, st.Error = conmon_pid, now_rfc3339(), 0, ""
+            st.ManuallyStopped = False
+        return st
+
+
+def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], netns_path: str | None,
+            log_size_max: int) -> tuple[int, int]:
+    from berth.fsutil import atomic_write_json
+    from berth.runtime import monitor
+    from berth.runtime.errors import InvalidContainerConfig
+    from berth.runtime.oci import SpecInputs, build_spec, find_init_binary
+    from berth.runtime.oci_defaults import OCIMount
+    from berth.runtime.rootfs import mount_rootfs
+    from berth.runtime.users import resolve_user
+
+    record = ctx.containers.config(cid)
+    cfg, hc = record["Config"], record["HostConfig"]
+    _release_runtime(ctx, cid)  # debris of a previous run (crash, reboot)
+    ctx.exit_file(cid).unlink(missing_ok=True)
+    rootfs = mount_rootfs(layer_dirs, ctx.containers.dir(cid), ctx.rootfs(cid))
+    init = None
+    if hc.get("Init"):
+        init = find_init_binary()
+        if init is None:
+            raise InvalidContainerConfig("--init needs tini on the host (apt-get install tini)")
+    spec = build_spec(SpecInputs(
+        cid, cfg, hc, rootfs, resolve_user(rootfs, cfg.get("User")), ctx.containers.dir(cid),
+        tuple(OCIMount.from_oci(m) for m in record.get("MountPoints") or []), netns_path, init))
+    bundle = ctx.bundle(cid)
+    atomic_write_json(bundle / "config.json", spec)
+    pid, conmon_pid = monitor.spawn(monitor.MonitorRequest(
+        cid=cid, name=str(record.get("Name", cid)).lstrip("/"), bundle=bundle, pidfile=bundle / "pidfile",
+        conmon_pidfile=bundle / "conmon.pid", exit_dir=ctx.exit_dir, socket_dir=ctx.socket_dir,
+        log_path=ctx.log_path(cid), exit_command=exit_command(ctx, cid), log_size_max=log_size_max,
+        tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin"))), ctx.driver)
+    ctx.driver.start(cid)
+    return pid, conmon_pid
+
+
+def _start_error_code(message: str) -> int:
+    """Docker's codes for a command that could not run: 127 not found, 126 not executable."""
+    low = message.lower()
+    if "no such file" in low or "not found" in low:
+        return 127
+    if "permission denied" in low:
+        return 126
+    return 128
+
+
+def _release_runtime(ctx: RuntimeContext, cid: str) -> None:
+    """Forget the runtime's state and unmount; idempotent."""
+    ctx.driver.delete(cid, force=True)
+    unmount_rootfs(ctx.rootfs(cid))
+
+
+# -- after exit ----------------------------------------------------------------
+def finalize(ctx: RuntimeContext, cid: str) -> bool:
+    """Record the exit (code from conmon's exit file), release runtime state, unmount.
+
+    Idempotent; returns False when there was nothing to do (record gone, still alive, never started).
+    """
+    with file_lock(ctx.op_lock(cid)):
+        try:
+            st = ctx.containers.state(cid)
+        except ContainerNotFound:
+            return False
+        if is_alive(st.Pid, st.PidStartTime):
+            return False
+        _release_runtime(ctx, cid)
+        if st.Status not in ACTIVE:
+            return False
+        code = ctx.exit_code(cid)
+        with ctx.containers.editing_state(cid) as st:
+            st.Status, st.Running, st.Paused, st.Restarting, st.Pid, st.PidStartTime = (
+                "exited", False, False, False, 0, 0)
+            st.ExitCode = code if code is not None else (st.ExitCode or 255)
+            st.FinishedAt = _mtime_rfc3339(ctx.exit_file(cid)) or now_rfc3339()
+        return True
+
+
+def on_exit(ctx: RuntimeContext, cid: str) -> None:
+    """What happens when a container's process ends: conmon's exit command lands here.
+
+    The restart policy (no / on-failure[:N] / always / unless-stopped with back-off) belongs here,
+    after finalize and before auto-remove.
+    """
+    finalize(ctx, cid)
+    try:
+        auto_remove = bool(ctx.containers.config(cid)["HostConfig"].get("AutoRemove"))
+    except ContainerNotFound:
+        return
+    if auto_remove:
+        remove(ctx, cid, force=False, keep_exit_file=True)  # wait() reads the code after the record is gone
+
+
+def _mtime_rfc3339(path: Path) -> str | None:
+    try:
+        ts = path.stat().st_mtime
+    except OSError:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# -- signals -------------------------------------------------------------------
+def view(ctx: RuntimeContext, cid: str) -> ContainerState:
+    """The state as ps/inspect show it: a dead process not yet finalized is shown exited (read-only)."""
+    st = ctx.containers.state(cid)
+    if st.Status in ACTIVE and not is_alive(st.Pid, st.PidStartTime):
+        code = ctx.exit_code(cid)
+        st.Status, st.Running, st.Pid = "exited", False, 0
+        st.ExitCode = code if code is not None else st.ExitCode
+        st.FinishedAt = _mtime_rfc3339(ctx.exit_file(cid)) or st.FinishedAt
+    return st
+
+
+def kill(ctx: RuntimeContext, cid: str, sig: str | int | None = "SIGKILL") -> None:
+    signum = parse_signal(sig, signal.SIGKILL)
+    st = ctx.containers.state(cid)
+    if not is_alive(st.Pid, st.PidStartTime):
+        raise ContainerNotRunning(f"Container {cid} is not running", container=cid)
+    _mark_manual_stop(ctx, cid)
+    if not send_signal(st.Pid, st.PidStartTime, signum):
+        raise ContainerNotRunning(f"Container {cid} is not running", container=cid)
+
+
+def stop(ctx: RuntimeContext, cid: str, timeout: int | None = None) -> None:
+    """Stop signal, then SIGKILL after ``timeout`` seconds (None: the record's, else 10; -1: forever)."""
+    record = ctx.containers.config(cid)
+    st = ctx.containers.state(cid)
+    if is_alive(st.Pid, st.PidStartTime):
+        if timeout is None:
+            stored = record["Config"].get("StopTimeout")
+            timeout = DEFAULT_STOP_TIMEOUT if stored is None else int(stored)
+        _mark_manual_stop(ctx, cid)
+        send_signal(st.Pid, st.PidStartTime, parse_signal(record["Config"].get("StopSignal")))
+        if not _wait_dead(st.Pid, st.PidStartTime, None if timeout < 0 else float(timeout)):
+            send_signal(st.Pid, st.PidStartTime, signal.SIGKILL)
+            _wait_dead(st.Pid, st.PidStartTime, 30.0)
+    wait(ctx, cid)
+
+
+def _mark_manual_stop(ctx: RuntimeContext, cid: str) -> None:
+    with ctx.containers.editing_state(cid) as st:
+        st.ManuallyStopped = True
+
+
+def _wait_dead(pid: int, started: int, timeout: float | None) -> bool:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.005
+    while is_alive(pid, started):
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+    return True
+
+
+# -- wait / remove ---------------------------------------------------------------
+def wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "removed"] = "not-running",
+         timeout: float | None = None) -> int:
+    """Block until the container is finalized (or removed); return its exit code.
+
+    If the exit hook does not arrive (broken install, killed monitor), finalize here after a grace period.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    dead_since: float | None = None
+    delay = 0.005
+    while True:
+        try:
+            st = ctx.containers.state(cid)
+        except ContainerNotFound:
+            code = ctx.exit_code(cid)
+            if code is None:
+                raise
+            return code
+        if st.Status not in ACTIVE and condition == "not-running":
+            return st.ExitCode
+        if st.Status in ACTIVE and not is_alive(st.Pid, st.PidStartTime):
+            dead_since = dead_since or time.monotonic()
+            if time.monotonic() - dead_since > HOOK_GRACE:
+                on_exit(ctx, cid)
+        elif st.Status not in ACTIVE and condition == "removed" and not _auto_remove(ctx, cid):
+            return st.ExitCode  # nothing will remove it
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"container {cid} still running after {timeout}s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _auto_remove(ctx: RuntimeContext, cid: str) -> bool:
+    try:
+        return bool(ctx.containers.config(cid)["HostConfig"].get("AutoRemove"))
+    except ContainerNotFound:
+        return False
+
+
+def remove(ctx: RuntimeContext, cid: str, *, force: bool = False, keep_exit_file: bool = False) -> None:
+    """Delete the container: refused while running unless ``force`` (then SIGKILL first)."""
+    lock = ctx.op_lock(cid)
+    with file_lock(lock):
+        try:
+            st = ctx.containers.state(cid)
+        except ContainerNotFound:
+            return
+        if is_alive(st.Pid, st.PidStartTime):
+            if not force:
+                raise ContainerRunning(
+                    f"You cannot remove a running container {cid}. "
+                    f"Stop the container before attempting removal or force remove", container=cid)
+            send_signal(st.Pid, st.PidStartTime, signal.SIGKILL)
+            _wait_dead(st.Pid, st.PidStartTime, 30.0)
+        _release_runtime(ctx, cid)
+        rmtree(ctx.bundle(cid))
+        if not keep_exit_file:
+            ctx.exit_file(cid).unlink(missing_ok=True)
+        ctx.containers.remove(cid)
+    with contextlib.suppress(OSError):
+        os.unlink(lock)

@@ -1,0 +1,118 @@
+"""conmon: the small per-container monitor (one ~1 MB process per container, no Python).
+
+conmon double-forks and detaches, runs ``<runtime> create``, owns the
+container's stdio (writing it to a k8s-file log), reaps it, writes its exit
+code to ``<exit_dir>/<id>`` and then runs the engine's exit command. We learn
+the container's pid (or the runtime's error) from conmon's sync pipe
+(``_OCI_SYNCPIPE``), then the engine runs ``<runtime> start``.
+
+conmon 2.1.6 has no json-file log driver: the log is k8s-file
+(``<RFC3339Nano> <stream> <P|F> <text>``) and ``berth.runtime.logs`` presents
+it with Docker's semantics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from berth.runtime.driver import RuncDriver
+from berth.runtime.errors import OCIRuntimeFailure
+
+SYNC_TIMEOUT = 60.0
+
+
+def find_conmon() -> str:
+    for cand in (shutil.which("conmon"), "/usr/bin/conmon", "/usr/libexec/podman/conmon"):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    raise OCIRuntimeFailure("conmon is not installed (apt-get install conmon)")
+
+
+@dataclass(frozen=True)
+class MonitorRequest:
+    cid: str
+    name: str
+    bundle: Path  # holds config.json (the OCI spec); conmon also puts its ctl/winsz fifos here
+    pidfile: Path
+    conmon_pidfile: Path
+    exit_dir: Path
+    socket_dir: Path
+    log_path: Path
+    exit_command: tuple[str, ...]
+    log_size_max: int = -1
+    tty: bool = False
+    stdin: bool = False
+
+
+def spawn(req: MonitorRequest, driver: RuncDriver, conmon: str | None = None) -> tuple[int, int]:
+    """Start conmon, which creates the container; return (container pid, conmon pid)."""
+    for d in (req.exit_dir, req.socket_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    args = [conmon or find_conmon(), "--api-version", "1", "-c", req.cid, "-u", req.cid, "-n", req.name,
+            "-r", driver.path, "-b", str(req.bundle), "-p", str(req.pidfile), "-P", str(req.conmon_pidfile),
+            "--exit-dir", str(req.exit_dir), "--socket-dir-path", str(req.socket_dir),
+            "-l", f"k8s-file:{req.log_path}", "--log-size-max", str(req.log_size_max)]
+    for arg in driver.global_args():
+        args += ["--runtime-arg", arg]
+    if req.tty:
+        args.append("--terminal")
+    if req.stdin:
+        args.append("--stdin")
+    if req.exit_command:
+        args += ["--exit-command", req.exit_command[0]]
+        for arg in req.exit_command[1:]:
+            args += ["--exit-command-arg", arg]
+    rfd, wfd = os.pipe()
+    try:
+        env = {**os.environ, "_OCI_SYNCPIPE": str(wfd)}
+        # conmon's first process exits right after forking the monitor; reap it here.
+        subprocess.run(args, pass_fds=(wfd,), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+        os.close(wfd)
+        wfd = -1
+        pid, message = _read_sync(rfd)
+    finally:
+        os.close(rfd)
+        if wfd >= 0:
+            os.close(wfd)
+    if pid <= 0:
+        from berth.runtime.driver import last_error
+
+        message = (last_error(message) or message).removeprefix(f"{driver.name} create failed: ")
+        raise OCIRuntimeFailure(f"{driver.name} create failed: {message or 'conmon exited without a reason'}",
+                                runtime=driver.name)
+    try:
+        conmon_pid = int(req.conmon_pidfile.read_text().strip())
+    except (OSError, ValueError):
+        conmon_pid = 0
+    return pid, conmon_pid
+
+
+def _read_sync(fd: int) -> tuple[int, str]:
+    """One JSON line: {"data": pid} or {"data": -1, "message": "..."}; EOF means conmon died early.
+
+    conmon keeps its end open for the container's life, so read a line, not to EOF.
+    """
+    buf = b""
+    while b"\n" not in buf:
+        ready, _, _ = select.select([fd], [], [], SYNC_TIMEOUT)
+        if not ready:
+            return -1, f"conmon did not report within {SYNC_TIMEOUT:.0f}s"
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+    line = buf.split(b"\n", 1)[0].strip()
+    if not line:
+        return -1, ""
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return -1, line.decode(errors="replace")
+    return int(msg.get("data", -1)), str(msg.get("message", "")).strip()

@@ -1,0 +1,37 @@
+"""Container names: Docker's validation rule and its adjective_surname generator."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from berth.errors import InvalidArgument
+
+# Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+ ; a leading "/" is accepted and dropped.
+_VALID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+_ADJECTIVES = (
+    "admiring", "bold", "brave", "clever", "dazzling", "eager", "festive", "gallant", "happy", "jolly",
+    "keen", "loving", "modest", "nifty", "optimistic", "peaceful", "quirky", "relaxed", "serene", "trusting",
+    "upbeat", "vibrant", "wizardly", "youthful", "zealous",
+)
+_SURNAMES = (
+    "babbage", "curie", "darwin", "einstein", "fermi", "galileo", "hopper", "hypatia", "kepler", "lovelace",
+    "meitner", "newton", "noether", "pasteur", "ritchie", "shannon", "thompson", "turing", "wozniak", "yalow",
+)
+
+
+def validate_name(name: str) -> str:
+    """Return the bare name (no leading "/") or raise InvalidArgument."""
+    bare = name.removeprefix("/")
+    if not _VALID.match(bare):
+        raise InvalidArgument(
+            f'Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed', value=name
+        )
+    return bare
+
+
+def random_name(attempt: int = 0) -> str:
+    """``bold_turing``; after a few collisions append digits, as Docker does."""
+    name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_SURNAMES)}"
+    return f"{name}{secrets.randbelow(10)}" if attempt else name

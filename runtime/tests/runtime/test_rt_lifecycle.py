@@ -1,0 +1,105 @@
+"""Lifecycle with real runc + conmon: run, exit codes, logs, stop, rm, errors."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import mounts_under, output, run
+
+from berth.containers import ContainerSpec
+from berth.engine import container_ops as co
+from berth.errors import ImageNotFound
+from berth.runtime.errors import ContainerNotFound, ContainerRunning
+
+
+def test_echo_hello_exit_0_and_logs(rt) -> None:
+    cid, code = run(rt, "echo", "hello")
+    assert code == 0
+    assert output(rt, cid) == "hello\n"
+    info = co.inspect(rt, cid)
+    assert info["State"]["Status"] == "exited" and info["State"]["ExitCode"] == 0
+    assert info["State"]["Running"] is False and info["State"]["Pid"] == 0
+    assert info["Config"]["Cmd"] == ["echo", "hello"] and info["Path"] == "echo"
+    assert info["Image"].startswith("sha256:") and info["Name"].startswith("/")
+    assert mounts_under(rt.paths.root) == []  # the exit hook unmounted the rootfs
+
+
+def test_exit_code_propagates_and_streams_are_kept_apart(rt) -> None:
+    cid, code = run(rt, "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert code == 3
+    lines = list(co.logs(rt, cid))
+    assert [(r.stream, r.line) for r in lines] == [("stdout", "out\n"), ("stderr", "err\n")]
+    assert co.inspect(rt, cid)["State"]["ExitCode"] == 3
+
+
+def test_seed_003_detached_loop_logs_then_stop_kills_after_timeout(rt) -> None:
+    cid = co.create(rt, ContainerSpec(image="busybox", name="hello_loop",
+                                      command=("sh", "-c", "while true; do echo hello; sleep 1; done")))
+    co.start(rt, cid)
+    info = co.inspect(rt, "hello_loop")
+    assert info["State"]["Status"] == "running" and info["State"]["Pid"] > 0
+    assert [r["Names"] for r in co.ps(rt)] == [["/hello_loop"]]
+    time.sleep(2.5)
+    assert output(rt, cid).count("hello\n") >= 2
+    assert [r.line for r in co.logs(rt, cid, tail=1)] == ["hello\n"]
+    assert all(r.line.startswith(r.time) for r in co.logs(rt, cid, timestamps=True))
+    with pytest.raises(ContainerRunning, match="You cannot remove a running container"):
+        co.rm(rt, cid)
+    t0 = time.monotonic()
+    co.stop(rt, cid, timeout=1)  # busybox sh as PID 1 ignores SIGTERM: SIGKILL after 1 s
+    assert 0.9 < time.monotonic() - t0 < 8
+    state = co.inspect(rt, cid)["State"]
+    assert state["Status"] == "exited" and state["ExitCode"] == 137
+    assert co.ps(rt) == [] and len(co.ps(rt, all=True)) == 1
+    co.rm(rt, cid)
+    with pytest.raises(ContainerNotFound):
+        co.inspect(rt, cid)
+    assert list((rt.paths.run_dir / "runc").iterdir()) == []
+
+
+def test_follow_ends_when_the_container_exits(rt) -> None:
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sh", "-c", "for i in 1 2 3; do echo $i; "
+                                                                           "sleep 0.2; done")))
+    co.start(rt, cid)
+    assert [r.line for r in co.logs(rt, cid, follow=True)] == ["1\n", "2\n", "3\n"]
+
+
+def test_rm_force_kills_a_running_container(rt) -> None:
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "60")))
+    co.start(rt, cid)
+    co.rm(rt, cid, force=True)
+    assert co.ps(rt, all=True) == []
+    assert mounts_under(rt.paths.root) == []
+
+
+def test_auto_remove_and_wait_returns_the_code(rt) -> None:
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sh", "-c", "exit 5"), auto_remove=True))
+    co.start(rt, cid)
+    assert co.wait(rt, cid, condition="removed", timeout=30) == 5
+    assert co.ps(rt, all=True) == []
+
+
+def test_kill_with_a_signal(rt) -> None:
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "60")))
+    co.start(rt, cid)
+    co.kill(rt, cid, "KILL")
+    assert co.wait(rt, cid, timeout=30) == 137
+
+
+def test_unknown_image_is_a_clear_error_and_nothing_is_created(rt) -> None:
+    with pytest.raises(ImageNotFound, match="No such image: nothere"):
+        co.create(rt, ContainerSpec(image="nothere", name="x"))
+    assert co.ps(rt, all=True) == []
+    assert not (rt.paths.root / "container-names" / "x").exists()
+    tmp = rt.paths.tmp
+    assert not tmp.exists() or list(tmp.iterdir()) == []
+
+
+def test_a_missing_command_fails_start_with_127_and_leaves_no_mount(rt) -> None:
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("/nonexistent",)))
+    with pytest.raises(Exception, match="nonexistent"):
+        co.start(rt, cid)
+    state = co.inspect(rt, cid)["State"]
+    assert state["ExitCode"] == 127 and "nonexistent" in state["Error"]
+    assert mounts_under(rt.paths.root) == []
