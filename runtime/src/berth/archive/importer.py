@@ -84,23 +84,24 @@ def import_rootfs(store: Store, source: Path, ref: str | None, changes: list[str
 
 @contextmanager
 def _open_source(store: Store, source: Path) -> Iterator[BinaryIO]:
-    """A seekable handle on the source; stdin (``-``) is spooled to an anonymous temp file."""
+    """A seekable handle on the source; stdin (``-``) and pipes are spooled to an anonymous temp file."""
     text = str(source)
     if re.match(r"^[a-z][a-z0-9+.-]*:/", text, re.IGNORECASE):
         raise InvalidArgument(f"import from a URL is not supported ({text}): download the file first", value=text)
-    if text == "-":
-        store.paths.tmp.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=store.paths.tmp, prefix="import-") as spool:
-            shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
-            spool.seek(0)
-            yield spool  # type: ignore[misc]
-        return
     try:
-        f = open(source, "rb")  # noqa: SIM115 - closed below
+        f = sys.stdin.buffer if text == "-" else open(source, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise ArchiveError(f"cannot open {text}: {exc.strerror or exc}", what=text) from None
     with f:
-        yield f
+        if f.seekable():
+            yield f
+            return
+        # The layer is read twice (compress, then unpack): spool what cannot be re-read.
+        store.paths.tmp.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=store.paths.tmp, prefix="import-") as spool:
+            shutil.copyfileobj(f, spool, 1 << 20)
+            spool.seek(0)
+            yield spool  # type: ignore[misc]
 
 
 def _compress(store: Store, src: BinaryIO, what: str) -> PendingLayer:

@@ -20,6 +20,9 @@ from berth.reference import Digest, Platform, Reference, familiar_key
 from berth.store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from berth.containers.spec import ContainerSpec
     from berth.distribution.puller import PullResult
     from berth.distribution.pusher import PushResult
     from berth.store.check import CheckReport
@@ -30,7 +33,8 @@ class Engine:
     def __init__(self, root: str | os.PathLike[str] | None = None, *, config: EngineConfig | None = None) -> None:
         self.paths = Paths.for_root(root)
         self._config = config
-        self.store = Store(self.paths, image_users=[self._containers_using_image])
+        self.store = Store(self.paths, image_users=[self._containers_using_image],
+                           layer_users=[self._container_layers])
 
     # -- configuration -----------------------------------------------------
     @property
@@ -77,6 +81,59 @@ class Engine:
             if data.get("Image") == str(image_id):
                 users.append(str(data.get("Name") or cfg.parent.name).lstrip("/"))
         return sorted(users)
+
+    def _container_layers(self) -> set[Digest]:
+        """Layers mounted (or mountable) by containers: GC keeps them even after ``rmi -f``."""
+        from berth.engine import container_ops
+
+        return container_ops.layers_in_use(self)
+
+    # -- containers ------------------------------------------------------------
+    # Thin delegations: the work is in berth.engine.container_ops / berth.runtime.
+    def create_container(self, spec: ContainerSpec, **kw: Any) -> str:
+        from berth.engine import container_ops
+
+        return container_ops.create(self, spec, **kw)
+
+    def start(self, ref: str, **kw: Any) -> str:
+        from berth.engine import container_ops
+
+        return container_ops.start(self, ref, **kw)
+
+    def stop(self, ref: str, timeout: int | None = None) -> str:
+        from berth.engine import container_ops
+
+        return container_ops.stop(self, ref, timeout)
+
+    def kill(self, ref: str, signal: str | int = "SIGKILL") -> str:
+        from berth.engine import container_ops
+
+        return container_ops.kill(self, ref, signal)
+
+    def remove_container(self, ref: str, *, force: bool = False, volumes: bool = False) -> str:
+        from berth.engine import container_ops
+
+        return container_ops.rm(self, ref, force=force, volumes=volumes)
+
+    def wait(self, ref: str, **kw: Any) -> int:
+        from berth.engine import container_ops
+
+        return container_ops.wait(self, ref, **kw)
+
+    def containers(self, *, all: bool = False) -> list[dict[str, Any]]:
+        from berth.engine import container_ops
+
+        return container_ops.ps(self, all=all)
+
+    def inspect_container(self, ref: str) -> dict[str, Any]:
+        from berth.engine import container_ops
+
+        return container_ops.inspect(self, ref)
+
+    def logs(self, ref: str, **kw: Any) -> Iterator[Any]:
+        from berth.engine import container_ops
+
+        return container_ops.logs(self, ref, **kw)
 
     # -- images --------------------------------------------------------------
     def pull(self, ref: str, *, platform: str | None = None, progress: ProgressFn = no_progress) -> PullResult:

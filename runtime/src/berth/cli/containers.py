@@ -1,0 +1,170 @@
+"""Container commands: run create start stop restart kill rm ps logs wait (+ `container ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from berth.cli.output import human_age, print_json, table
+from berth.errors import BerthError, InvalidArgument
+
+
+def register(sub: Any) -> None:
+    from berth.cli.run_options import add_run_options
+
+    for verb, func, help_ in (("run", cmd_run, "create and start a container"),
+                              ("create", cmd_create, "create a container without starting it")):
+        sp = sub.add_parser(verb, help=help_, add_help=False)
+        add_run_options(sp)
+        sp.set_defaults(func=func)
+
+    def add(name: str, func: Any, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = add("start", cmd_start, "start stopped containers")
+    sp.add_argument("containers", nargs="+")
+    for name, func, help_ in (("stop", cmd_stop, "stop running containers (stop signal, then SIGKILL)"),
+                              ("restart", cmd_restart, "restart containers")):
+        sp = add(name, func, help_)
+        sp.add_argument("-t", "--time", "--timeout", dest="timeout", type=int, default=None,
+                        help="seconds to wait before SIGKILL (default: the container's stop timeout, 10)")
+        sp.add_argument("containers", nargs="+")
+    sp = add("kill", cmd_kill, "send a signal to running containers")
+    sp.add_argument("-s", "--signal", default="SIGKILL")
+    sp.add_argument("containers", nargs="+")
+    sp = add("rm", cmd_rm, "remove containers")
+    sp.add_argument("-f", "--force", action="store_true", help="kill and remove a running container")
+    sp.add_argument("-v", "--volumes", action="store_true", help="also remove its anonymous volumes")
+    sp.add_argument("containers", nargs="+")
+    sp = add("ps", cmd_ps, "list containers")
+    sp.add_argument("-a", "--all", action="store_true")
+    sp.add_argument("-q", "--quiet", action="store_true")
+    sp.add_argument("--no-trunc", action="store_true")
+    sp.add_argument("--format", choices=["table", "json"], default="table")
+    sp = add("logs", cmd_logs, "show a container's output")
+    sp.add_argument("-f", "--follow", action="store_true")
+    sp.add_argument("-n", "--tail", default="all")
+    sp.add_argument("--since")
+    sp.add_argument("--until")
+    sp.add_argument("-t", "--timestamps", action="store_true")
+    sp.add_argument("container")
+    sp = add("wait", cmd_wait, "block until containers stop, then print their exit codes")
+    sp.add_argument("containers", nargs="+")
+
+
+def _each(refs: list[str], action: Any) -> int:
+    """Docker's multi-target convention: act on each, print it, report errors, exit 1 if any failed."""
+    rc = 0
+    for ref in refs:
+        try:
+            action(ref)
+            print(ref)
+        except BerthError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            rc = 1
+    return rc
+
+
+def _create(engine: Any, args: argparse.Namespace) -> str:
+    from berth.cli.run_options import spec_from_args
+    from berth.errors import ImageNotFound
+
+    spec = spec_from_args(args)
+    try:
+        engine.image_id(spec.image)
+    except ImageNotFound:  # as `docker run` does: pull what is missing
+        from berth.cli.output import ProgressRenderer
+
+        print(f"Unable to find image '{spec.image}' locally", file=sys.stderr)
+        engine.pull(spec.image, progress=ProgressRenderer())
+    return engine.create_container(spec)
+
+
+def cmd_create(engine: Any, args: argparse.Namespace) -> int:
+    print(_create(engine, args))
+    return 0
+
+
+def cmd_run(engine: Any, args: argparse.Namespace) -> int:
+    if args.interactive or args.tty:
+        # Attaching a terminal goes through conmon's attach socket: not wired yet.
+        raise InvalidArgument("run: -i/-t (interactive attach) is not supported yet; use -d and `berth logs -f`")
+    cid = _create(engine, args)
+    engine.start(cid)
+    if args.detach:
+        print(cid)
+        return 0
+    # Foreground: stream the output until the container exits, then exit with its code.
+    for line in engine.logs(cid, follow=True):
+        stream = sys.stdout if line.stream == "stdout" else sys.stderr
+        stream.write(line.line)
+        stream.flush()
+    return engine.wait(cid, condition="removed" if args.auto_remove else "not-running")
+
+
+def cmd_start(engine: Any, args: argparse.Namespace) -> int:
+    return _each(args.containers, engine.start)
+
+
+def cmd_stop(engine: Any, args: argparse.Namespace) -> int:
+    return _each(args.containers, lambda ref: engine.stop(ref, args.timeout))
+
+
+def cmd_restart(engine: Any, args: argparse.Namespace) -> int:
+    def restart(ref: str) -> None:
+        engine.stop(ref, args.timeout)
+        engine.start(ref)
+
+    return _each(args.containers, restart)
+
+
+def cmd_kill(engine: Any, args: argparse.Namespace) -> int:
+    return _each(args.containers, lambda ref: engine.kill(ref, args.signal))
+
+
+def cmd_rm(engine: Any, args: argparse.Namespace) -> int:
+    return _each(args.containers, lambda ref: engine.remove_container(ref, force=args.force, volumes=args.volumes))
+
+
+def cmd_ps(engine: Any, args: argparse.Namespace) -> int:
+    rows = engine.containers(all=args.all)
+    if args.format == "json":
+        print_json(rows)
+        return 0
+    if args.quiet:
+        for r in rows:
+            print(r["Id"] if args.no_trunc else r["Id"][:12])
+        return 0
+    body = []
+    for r in rows:
+        command = r["Command"] if args.no_trunc or len(r["Command"]) <= 22 else r["Command"][:21] + "…"
+        created = datetime.fromtimestamp(r["Created"], UTC).isoformat()
+        body.append([r["Id"] if args.no_trunc else r["Id"][:12], r["Image"], f'"{command}"', human_age(created),
+                     r["Status"], ", ".join(r.get("Ports") or []), ",".join(n.lstrip("/") for n in r["Names"])])
+    table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], body)
+    return 0
+
+
+def cmd_logs(engine: Any, args: argparse.Namespace) -> int:
+    tail = None if args.tail == "all" else int(args.tail)
+    for line in engine.logs(args.container, follow=args.follow, tail=tail, since=args.since, until=args.until,
+                            timestamps=args.timestamps):
+        stream = sys.stdout if line.stream == "stdout" else sys.stderr
+        stream.write(line.line)
+        stream.flush()
+    return 0
+
+
+def cmd_wait(engine: Any, args: argparse.Namespace) -> int:
+    rc = 0
+    for ref in args.containers:
+        try:
+            print(engine.wait(ref))
+        except BerthError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            rc = 1
+    return rc
