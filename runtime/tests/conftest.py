@@ -6,14 +6,21 @@ import by name.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from rtkit import mounts_under
+
 from berth.engine import Engine
+from berth.engine import container_ops as co
 from berth.paths import Paths
 from berth.store import Store
 
@@ -33,6 +40,43 @@ def store(root: Path) -> Store:
 @pytest.fixture
 def engine(root: Path) -> Engine:
     return Engine(root=root)
+
+
+# -- containers: a busybox image in a fresh engine root, real runc + conmon ----------
+# Every test's engine is torn down by force-removing its containers, then checked:
+# no mount under its root, no runc state left.
+REPO = Path(__file__).resolve().parents[2]
+BUSYBOX_SCRIPT = REPO / "tests" / "images" / "busybox-rootfs.sh"
+
+
+def _need_runtime() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("container tests need root")
+    for tool in ("runc", "conmon", "busybox"):
+        if shutil.which(tool) is None and not os.access(f"/usr/sbin/{tool}", os.X_OK):
+            pytest.skip(f"{tool} is not installed")
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _need_runtime()
+    out = tmp_path_factory.mktemp("images") / "busybox-rootfs.tar"
+    subprocess.run(["bash", str(BUSYBOX_SCRIPT), str(out)], check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture
+def rt(tmp_path: Path, busybox_tar: Path) -> Iterator[Engine]:
+    """An engine root holding the image ``busybox``."""
+    engine = Engine(root=tmp_path / "root")
+    engine.import_image(busybox_tar, "busybox")
+    yield engine
+    for row in co.ps(engine, all=True):
+        co.rm(engine, row["Id"], force=True)
+    assert mounts_under(engine.paths.root) == []
+    runc_root = engine.paths.run_dir / "runc"
+    assert not runc_root.exists() or list(runc_root.iterdir()) == []
+
 
 
 # Real registries (Debian's docker-registry) for every test that needs one.

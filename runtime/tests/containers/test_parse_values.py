@@ -18,6 +18,7 @@ from berth.containers.parse import (
     parse_workdir,
 )
 from berth.containers.spec import RestartPolicy
+from berth.containers.values import parse_signal_number
 from berth.errors import InvalidArgument
 
 M = 1024 * 1024
@@ -154,3 +155,20 @@ def test_capabilities() -> None:
         parse_capabilities(["chown", "CAP_FOO"], "--cap-drop")
     with pytest.raises(InvalidArgument, match="--cap-add"):
         parse_capabilities(["NET ADMIN"])
+
+
+@pytest.mark.parametrize(("text", "number"), [("SIGTERM", 15), ("kill", 9), ("9", 9), ("SIGRTMIN+3", 37),
+                                              ("SIGRTMAX", 64), ("SIGIOT", 6)])
+def test_signal_number(text: str, number: int) -> None:
+    assert parse_signal_number(text) == number
+    assert parse_signal_number(parse_stop_signal(text)) == number  # a canonical name parses back
+
+
+def test_runtime_signals_parse_what_stop_signal_accepts() -> None:
+    from berth.runtime.errors import InvalidContainerConfig
+    from berth.runtime.liveness import parse_signal
+
+    assert parse_signal(parse_stop_signal("rtmin+3")) == 37
+    assert parse_signal(None) == 15 and parse_signal("", 9) == 9 and parse_signal(10) == 10
+    with pytest.raises(InvalidContainerConfig, match="invalid signal: SIGFOO"):
+        parse_signal("SIGFOO")

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from berth.containers import ContainerSpec
+from berth.containers.users import lookup_user
+from berth.errors import InvalidArgument
 from berth.runtime.caps import DEFAULT_CAPS, host_caps
-from berth.runtime.errors import InvalidContainerConfig
 from berth.runtime.oci import build_spec_for
 from berth.runtime.oci_defaults import MASKED_PATHS, READONLY_PATHS, OCIMount
-from berth.runtime.users import resolve_user
 
 IMG = {"Entrypoint": ["/entry.sh"], "Cmd": ["serve", "--port", "80"], "Env": ["PATH=/opt/bin:/bin", "A=1"],
        "WorkingDir": "/app", "User": "www"}
@@ -26,8 +26,7 @@ def spec_of(image: dict | None = None, **kw):
     (IMG, {"command": ("debug",)}, ["/entry.sh", "debug"]),
     (IMG, {"entrypoint": ("/bin/sh",)}, ["/bin/sh"]),  # a new entrypoint drops the image Cmd
     (IMG, {"entrypoint": ("/bin/sh",), "command": ("-c", "x")}, ["/bin/sh", "-c", "x"]),
-    (IMG, {"entrypoint": ()}, ["serve", "--port", "80"]),  # --entrypoint "" keeps the image Cmd
-    (IMG, {"entrypoint": (), "command": ("ls",)}, ["ls"]),
+    (IMG, {"entrypoint": (), "command": ("ls",)}, ["ls"]),  # --entrypoint "" clears the image's ENTRYPOINT
     ({"Cmd": ["sh"]}, {}, ["sh"]),
     ({"Cmd": ["sh"]}, {"command": ("echo", "hi")}, ["echo", "hi"]),
 ])
@@ -35,14 +34,23 @@ def test_entrypoint_cmd_matrix(image, kw, args) -> None:
     assert spec_of(image, **kw)["process"]["args"] == args
 
 
-def test_no_command_is_an_error() -> None:
-    with pytest.raises(InvalidContainerConfig, match="no command specified"):
-        spec_of({})
+@pytest.mark.parametrize(("image", "kw"), [
+    ({}, {}),
+    # moby: --entrypoint "" reaches the daemon as [""], so the image's Cmd is dropped, and then there is nothing to run
+    (IMG, {"entrypoint": ()}),
+])
+def test_no_command_is_an_error(image, kw) -> None:
+    with pytest.raises(InvalidArgument, match="no command specified"):
+        spec_of(image, **kw)
 
 
 def test_env_merge_path_hostname_term() -> None:
     env = spec_of(env=(("A", "2"), ("B", "3")), hostname="h", tty=True)["process"]["env"]
     assert env == ["PATH=/opt/bin:/bin", "HOSTNAME=h", "TERM=xterm", "A=2", "B=3"]
+    # Config.Env is the user's variables first, then the image's (moby merge); the process env puts them
+    # over PATH/HOSTNAME by key (moby ReplaceOrAppendEnvValues)
+    env = spec_of(env=(("B", "3"), ("A", "2")))["process"]["env"]
+    assert env == ["PATH=/opt/bin:/bin", "HOSTNAME=" + "ab" * 6, "B=3", "A=2"]
     env = spec_of({"Cmd": ["sh"]})["process"]["env"]
     assert env[0] == "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     assert env[1] == "HOSTNAME=" + "ab" * 6  # default hostname: the short id
@@ -82,8 +90,10 @@ def test_cap_add_drop(add, drop, expected) -> None:
 
 
 def test_unknown_capability() -> None:
-    with pytest.raises(InvalidContainerConfig, match="unknown capability"):
+    with pytest.raises(InvalidArgument, match='invalid --cap-add value "FLY": unknown capability'):
         spec_of(cap_add=("FLY",))
+    with pytest.raises(InvalidArgument, match='invalid --cap-drop value "FLY": unknown capability'):
+        spec_of(cap_drop=("FLY",))
 
 
 def test_privileged() -> None:
@@ -123,17 +133,19 @@ def test_prepared_netns_and_user_mounts(tmp_path: Path) -> None:
         assert m["source"] == str(tmp_path / name)
 
 
-def test_resolve_user(tmp_path: Path) -> None:
+def test_lookup_user(tmp_path: Path) -> None:
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\nwww:x:33:34::/var/www:/bin/false\n")
     (tmp_path / "etc" / "group").write_text("root:x:0:\nwww:x:34:\nextra:x:50:www\n")
-    assert resolve_user(tmp_path, "www").uid == 33
-    assert resolve_user(tmp_path, "www").gid == 34
-    assert resolve_user(tmp_path, "www").additional_gids == (50,)
-    assert resolve_user(tmp_path, "www:root").gid == 0
-    assert resolve_user(tmp_path, "1000:1000").uid == 1000
-    assert resolve_user(tmp_path, None).uid == 0
-    with pytest.raises(InvalidContainerConfig, match="unable to find user nobody"):
-        resolve_user(tmp_path, "nobody")
-    with pytest.raises(InvalidContainerConfig, match="unable to find group nogroup"):
-        resolve_user(tmp_path, "www:nogroup")
+    assert lookup_user(tmp_path, "www").uid == 33
+    assert lookup_user(tmp_path, "www").gid == 34
+    assert lookup_user(tmp_path, "www").additional_gids == (50,)
+    assert lookup_user(tmp_path, "www").home == "/var/www"
+    # libcontainer: an explicit group replaces the passwd gid, and then no supplementary groups apply
+    assert (lookup_user(tmp_path, "www:root").gid, lookup_user(tmp_path, "www:root").additional_gids) == (0, ())
+    assert lookup_user(tmp_path, "1000:1000").uid == 1000
+    assert lookup_user(tmp_path, None).uid == 0
+    with pytest.raises(InvalidArgument, match="unable to find user nobody"):
+        lookup_user(tmp_path, "nobody")
+    with pytest.raises(InvalidArgument, match="unable to find group nogroup"):
+        lookup_user(tmp_path, "www:nogroup")

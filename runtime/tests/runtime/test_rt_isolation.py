@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import output, run
+from rtkit import output, run
 
 from berth.containers import ContainerSpec, Mount
 from berth.engine import container_ops as co
@@ -114,3 +114,29 @@ def test_start_is_fast(rt) -> None:
     t0 = time.monotonic()
     run(rt, "true")
     assert time.monotonic() - t0 < 5
+
+
+def test_user_lookup_never_follows_an_etc_symlink_out_of_the_rootfs(rt, busybox_tar: Path, tmp_path: Path) -> None:
+    """Regression: an image whose /etc is a symlink to a host dir must not have --user resolved from the
+    host's passwd; the link is resolved with the rootfs as / (libcontainer reads the files in the container)."""
+    import io
+    import tarfile
+
+    outside = tmp_path / "host-etc"
+    outside.mkdir()
+    (outside / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nintruder:x:4242:4242::/:/bin/sh\n")
+    (outside / "group").write_text("root:x:0:\nintruder:x:4242:\n")
+    evil = tmp_path / "etc-link.tar"
+    with tarfile.open(busybox_tar) as src, tarfile.open(evil, "w") as dst:
+        for member in src.getmembers():
+            if member.name.lstrip("./").split("/")[0] != "etc":
+                dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+        link = tarfile.TarInfo("./etc")
+        link.type, link.linkname = tarfile.SYMTYPE, str(outside)
+        dst.addfile(link, io.BytesIO(b""))
+    rt.import_image(evil, "etc-link")
+
+    cid = co.create(rt, ContainerSpec(image="etc-link", command=("true",), user="intruder"))
+    with pytest.raises(Exception, match="unable to find user intruder"):
+        co.start(rt, cid)
+    assert co.inspect(rt, cid)["State"]["Running"] is False

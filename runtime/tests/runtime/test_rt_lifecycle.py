@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import mounts_under, output, run
+from rtkit import mounts_under, output, run
 
 from berth.containers import ContainerSpec
 from berth.engine import container_ops as co
-from berth.errors import ImageNotFound
+from berth.errors import ImageNotFound, InvalidArgument
 from berth.runtime.errors import ContainerNotFound, ContainerRunning
 
 
@@ -103,3 +103,29 @@ def test_a_missing_command_fails_start_with_127_and_leaves_no_mount(rt) -> None:
     state = co.inspect(rt, cid)["State"]
     assert state["ExitCode"] == 127 and "nonexistent" in state["Error"]
     assert mounts_under(rt.paths.root) == []
+
+
+def test_record_config_follows_dockers_merge(rt) -> None:
+    """The record's Config is berth.containers.merge's: user env in order, attached streams as docker create."""
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("true",), env=(("B", "1"), ("A", "2")),
+                                      stop_signal="SIGRTMIN+3"))
+    cfg = co.inspect(rt, cid)["Config"]
+    assert cfg["Env"] == ["B=1", "A=2"]  # the imported busybox image has no Env of its own
+    assert (cfg["AttachStdin"], cfg["AttachStdout"], cfg["AttachStderr"]) == (False, True, True)
+    assert cfg["StopSignal"] == "SIGRTMIN+3" and "StopTimeout" not in cfg
+    detached = co.inspect(rt, co.create(rt, ContainerSpec(image="busybox", command=("true",)), detach=True))
+    assert (detached["Config"]["AttachStdout"], detached["Config"]["AttachStderr"]) == (False, False)
+
+
+def test_empty_entrypoint_without_command_is_refused_at_create(rt) -> None:
+    # moby: --entrypoint "" drops the image's Cmd too, so there is nothing to run
+    with pytest.raises(InvalidArgument, match="no command specified"):
+        co.create(rt, ContainerSpec(image="busybox", entrypoint=(), name="noop"))
+    assert co.ps(rt, all=True) == []
+
+
+def test_unknown_capability_is_refused_even_with_privileged(rt) -> None:
+    # moby validateCapabilities runs before --privileged makes the lists moot
+    with pytest.raises(InvalidArgument, match='invalid --cap-drop value "FLY": unknown capability'):
+        co.create(rt, ContainerSpec(image="busybox", command=("true",), privileged=True, cap_drop=("FLY",)))
+    assert co.ps(rt, all=True) == []

@@ -101,3 +101,13 @@ def test_parallel_creates_across_processes(cs: ContainerStore) -> None:
         p.join(10)
     assert results.count("conflict") == 3
     assert len(cs.ids()) == 11
+
+
+@pytest.mark.parametrize("name", ["ab\n", "a", "-ab", "a b", "//ab"])
+def test_invalid_names_are_refused(name: str) -> None:
+    # the one name rule (berth.containers.values.NAME_PATTERN), matched in full: no trailing newline slips by
+    from berth.state.names import validate_name
+
+    with pytest.raises(InvalidArgument, match="Invalid container name"):
+        validate_name(name)
+    assert validate_name("/web.1_a-b") == "web.1_a-b"

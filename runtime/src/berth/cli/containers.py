@@ -81,7 +81,7 @@ def _create(engine: Any, args: argparse.Namespace) -> str:
 
         print(f"Unable to find image '{spec.image}' locally", file=sys.stderr)
         engine.pull(spec.image, progress=ProgressRenderer())
-    return engine.create_container(spec)
+    return engine.create_container(spec, detach=args.detach)
 
 
 def cmd_create(engine: Any, args: argparse.Namespace) -> int:

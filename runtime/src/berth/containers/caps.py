@@ -1,4 +1,8 @@
-"""``--cap-add`` / ``--cap-drop`` names, validated against the Linux capability list."""
+"""Capability names: the Linux list, Docker's default set, and ``--cap-add`` / ``--cap-drop`` parsing.
+
+The one list of capability names in berth; ``berth.runtime.caps`` computes the
+effective set of a container from these.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,12 @@ LINUX_CAPABILITIES: tuple[str, ...] = (
     "CHECKPOINT_RESTORE",
 )
 _KNOWN = frozenset(LINUX_CAPABILITIES)
+
+#: Docker's default set, in Docker's order (moby oci/caps/defaults.go; bounding set 0x00000000a80425fb)
+DEFAULT_CAPABILITIES: tuple[str, ...] = (
+    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP", "SETPCAP",
+    "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+)
 
 
 def parse_capability(value: str, flag: str = "--cap-add") -> str:

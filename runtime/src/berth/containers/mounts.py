@@ -13,9 +13,9 @@ import posixpath
 import re
 
 from berth.containers.spec import Mount
-from berth.containers.values import invalid, parse_bytes
+from berth.containers.values import NAME_PATTERN, invalid, parse_bytes
 
-VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+VOLUME_NAME = NAME_PATTERN  # moby: volume names follow the container name rule (RestrictedNamePattern)
 _ACCESS = frozenset({"rw", "ro"})
 _LABEL = frozenset({"z", "Z"})
 _PROPAGATION = frozenset({"shared", "rshared", "slave", "rslave", "private", "rprivate"})

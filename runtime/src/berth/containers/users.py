@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from berth.containers.rootfs import read_in_root
+from berth.containers.values import MAX_ID
 from berth.errors import InvalidArgument
-
-MAX_ID = 2**31 - 1
 
 
 def _entries(rootfs: Path, name: str) -> list[list[str]]:

@@ -21,9 +21,12 @@ MAX_ID = 2**31 - 1
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
 # go-units RAMInBytes: "512m", "512mb", "512MiB", "1.5g", "100", "100b" (a space is allowed before the unit)
 _SIZE = re.compile(r"(\d+(?:\.\d+)?) ?(?:([kmgtp])i?)?b?", re.IGNORECASE)
-_NAME = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+#: Docker's restricted name rule (moby daemon/names RestrictedNamePattern), for ``fullmatch``:
+#: container names and volume names alike
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 _HOSTNAME = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?")
-_RESTART_NAMES = ("no", "always", "unless-stopped", "on-failure")
+#: Docker's restart policy names
+RESTART_NAMES = ("no", "always", "unless-stopped", "on-failure")
 
 
 def invalid(flag: str, value: object, reason: str) -> InvalidArgument:
@@ -89,7 +92,7 @@ def parse_restart(value: str, flag: str = "--restart") -> RestartPolicy:
     if colon and not name:
         raise invalid(flag, value, "no policy provided before colon")
     name = name or "no"
-    if name not in _RESTART_NAMES:
+    if name not in RESTART_NAMES:
         raise invalid(flag, value, "expected no, always, unless-stopped or on-failure[:max-retries]")
     retries = 0
     if count:
@@ -104,29 +107,39 @@ def parse_restart(value: str, flag: str = "--restart") -> RestartPolicy:
 
 def parse_stop_signal(value: str, flag: str = "--stop-signal") -> str:
     """A signal name (``SIGTERM``, ``term``, ``SIGRTMIN+3``) or number -> canonical ``SIGxxx`` name."""
+    return signal_name(parse_signal_number(value, flag))
+
+
+def parse_signal_number(value: str, flag: str = "--signal") -> int:
+    """A signal name (``SIGTERM``, ``term``, ``SIGRTMIN+3``) or number -> its number, validated."""
     text = value.strip().upper()
     if text.isdigit():
-        return _signal_name(int(text), flag, value)
-    name = text if text.startswith("SIG") else f"SIG{text}"
-    rt = re.fullmatch(r"SIGRT(MIN|MAX)([+-]\d+)?", name)
-    if rt:
+        number = int(text)
+    else:
+        name = text if text.startswith("SIG") else f"SIG{text}"
+        rt = re.fullmatch(r"SIGRT(MIN|MAX)([+-]\d+)?", name)
+        if not rt:
+            try:
+                return int(signal.Signals[name])
+            except KeyError:
+                raise invalid(flag, value, "unknown signal name") from None
         base = signal.SIGRTMIN if rt.group(1) == "MIN" else signal.SIGRTMAX
-        return _signal_name(int(base) + int(rt.group(2) or 0), flag, value)
-    try:
-        return signal.Signals[name].name  # canonical: SIGIOT -> SIGABRT
-    except KeyError:
-        raise invalid(flag, value, "unknown signal name") from None
+        number = int(base) + int(rt.group(2) or 0)
+    hi = int(signal.SIGRTMAX)
+    if not int(signal.SIGRTMIN) <= number <= hi:
+        try:
+            signal.Signals(number)
+        except ValueError:
+            raise invalid(flag, value, f"no such signal number (1-{hi})") from None
+    return number
 
 
-def _signal_name(number: int, flag: str, value: str) -> str:
-    lo, hi = int(signal.SIGRTMIN), int(signal.SIGRTMAX)
+def signal_name(number: int) -> str:
+    """The canonical name of a valid signal number: ``SIGABRT`` (not SIGIOT), ``SIGRTMIN+3``."""
     try:
-        sig = signal.Signals(number)
+        return signal.Signals(number).name
     except ValueError:
-        if lo < number < hi:
-            return f"SIGRTMIN+{number - lo}"
-        raise invalid(flag, value, f"no such signal number (1-{hi})") from None
-    return sig.name
+        return f"SIGRTMIN+{number - int(signal.SIGRTMIN)}"
 
 
 def parse_user(value: str, flag: str = "--user") -> str | None:
@@ -145,7 +158,7 @@ def parse_user(value: str, flag: str = "--user") -> str | None:
 
 def parse_name(value: str, flag: str = "--name") -> str:
     """A container name as Docker allows it: ``[a-zA-Z0-9][a-zA-Z0-9_.-]+`` (a leading / is dropped)."""
-    if not _NAME.fullmatch(value):
+    if not NAME_PATTERN.fullmatch(value.removeprefix("/")):
         raise invalid(flag, value, "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters")
     return value.lstrip("/")
 

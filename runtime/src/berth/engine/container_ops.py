@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from berth.errors import ImageNotFound, InvalidArgument
 from berth.runtime.context import RuntimeContext
+from berth.runtime.errors import ContainerNotFound
 from berth.runtime.oci_defaults import OCIMount
 
 if TYPE_CHECKING:
     from berth.containers.spec import ContainerSpec
     from berth.engine import Engine
     from berth.runtime.logs import LogLine
-
-_RESTART_NAMES = ("no", "on-failure", "always", "unless-stopped")
 
 
 def runtime_context(engine: Engine) -> RuntimeContext:
@@ -41,12 +40,17 @@ def _image_config(engine: Engine, image_id) -> dict[str, Any]:
 
 
 # -- create ------------------------------------------------------------------------
-def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | None = None) -> str:
-    """Validate, then publish the record (atomically: nothing is left behind on error). Returns the id."""
-    from berth.runtime.caps import effective_caps
+def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | None = None,
+           detach: bool = False) -> str:
+    """Validate, then publish the record (atomically: nothing is left behind on error). Returns the id.
+
+    ``detach``: ``run -d`` (no stream attached in the record's Config); the default records the
+    attached streams of ``docker create`` / a foreground ``docker run``."""
+    from berth.containers.merge import effective_config
+    from berth.containers.values import RESTART_NAMES, parse_signal_number
+    from berth.runtime.caps import validate_caps
     from berth.runtime.etcfiles import write_etc_files
-    from berth.runtime.liveness import parse_signal
-    from berth.runtime.merge import container_config, host_config
+    from berth.runtime.hostconfig import host_config
     from berth.state.records import now_rfc3339
 
     try:
@@ -56,16 +60,16 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
     image_cfg = _image_config(engine, image_id)
     image_rec = engine.store.images.get(image_id)
     diff_ids = [str(d) for d in image_rec.diff_ids()] if image_rec else []
-    effective_caps(spec.cap_add, spec.cap_drop, spec.privileged)  # unknown capability: fail now
-    if spec.restart.name not in _RESTART_NAMES:
+    validate_caps(spec.cap_add, spec.cap_drop)  # unknown capability: fail now
+    if spec.restart.name not in RESTART_NAMES:
         raise InvalidArgument(f"invalid restart policy: {spec.restart.name}", value=spec.restart.name)
     if spec.stop_signal:
-        parse_signal(spec.stop_signal)
+        parse_signal_number(spec.stop_signal, "--stop-signal")
     resolved = tuple(mounts) if mounts is not None else mounts_from_spec(spec)
     ctx = runtime_context(engine)
 
     def build(cid: str, name: str) -> dict[str, Any]:
-        config = container_config(image_cfg, spec, cid)
+        config = effective_config(image_cfg, spec, cid, detach=detach)
         command = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
         return {
             "Id": cid, "Name": f"/{name}", "Image": str(image_id), "ImageRef": spec.image,
@@ -181,7 +185,15 @@ def wait(engine: Engine, ref: str, condition: Literal["not-running", "removed"] 
     from berth.runtime.lifecycle import wait as wait_container
 
     ctx = runtime_context(engine)
-    return wait_container(ctx, ctx.containers.lookup(ref), condition, timeout)
+    try:
+        cid = ctx.containers.lookup(ref)
+    except ContainerNotFound:
+        # An auto-removed (--rm) container is gone by name, but its exit code outlives it
+        # under its full ID: that is how a foreground `run --rm` learns it.
+        if len(ref) != 64 or ctx.exit_code(ref) is None:
+            raise
+        cid = ref
+    return wait_container(ctx, cid, condition, timeout)
 
 
 # -- views -------------------------------------------------------------------------

@@ -1,24 +1,14 @@
-"""Capabilities: Docker's default set and its --cap-add/--cap-drop/--privileged rules."""
+"""The effective capability set of a container: Docker's default set and its --cap-add/--cap-drop/--privileged
+rules. The names (and their validation) live in ``berth.containers.caps``; here they become OCI's ``CAP_`` form."""
 
 from __future__ import annotations
 
-from berth.runtime.errors import InvalidContainerConfig
+from collections.abc import Iterable, Sequence
 
-# Linux capability numbers 0..40, in kernel order.
-ALL_CAPS: tuple[str, ...] = tuple(f"CAP_{n}" for n in (
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
-    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-    "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-    "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
-    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
-    "CHECKPOINT_RESTORE",
-))
+from berth.containers.caps import DEFAULT_CAPABILITIES, LINUX_CAPABILITIES, parse_capabilities
 
-# moby oci/caps/defaults.go, in Docker's order (bounding set 0x00000000a80425fb)
-DEFAULT_CAPS: tuple[str, ...] = tuple(f"CAP_{n}" for n in (
-    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP", "SETPCAP",
-    "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
-))
+#: Docker's default set in OCI form (``CAP_CHOWN``...)
+DEFAULT_CAPS: tuple[str, ...] = tuple(f"CAP_{n}" for n in DEFAULT_CAPABILITIES)
 
 
 def host_caps() -> tuple[str, ...]:
@@ -28,32 +18,24 @@ def host_caps() -> tuple[str, ...]:
         with open("/proc/self/status") as f:
             bnd = next(int(ln.split()[1], 16) for ln in f if ln.startswith("CapBnd:"))
     except (OSError, ValueError, StopIteration):
-        bnd = (1 << len(ALL_CAPS)) - 1
-    return tuple(c for i, c in enumerate(ALL_CAPS) if bnd >> i & 1)
+        bnd = (1 << len(LINUX_CAPABILITIES)) - 1
+    return tuple(f"CAP_{c}" for i, c in enumerate(LINUX_CAPABILITIES) if bnd >> i & 1)
 
 
-def _normalize(names: tuple[str, ...] | list[str]) -> list[str]:
-    out = []
-    for raw in names:
-        name = raw.strip().upper()
-        if name == "ALL":
-            out.append(name)
-            continue
-        name = name if name.startswith("CAP_") else f"CAP_{name}"
-        if name not in ALL_CAPS:
-            raise InvalidContainerConfig(f"unknown capability: {raw!r}", value=raw)
-        out.append(name)
-    return out
+def validate_caps(adds: Iterable[str], drops: Iterable[str]) -> None:
+    """moby validateCapabilities: both lists must name known capabilities (or ALL), even with --privileged."""
+    parse_capabilities(adds, "--cap-add")
+    parse_capabilities(drops, "--cap-drop")
 
 
-def effective_caps(adds: tuple[str, ...] | list[str], drops: tuple[str, ...] | list[str],
-                   privileged: bool) -> list[str]:
+def effective_caps(adds: Sequence[str], drops: Sequence[str], privileged: bool) -> list[str]:
     """moby's TweakCapabilities: ALL in add wins over drops of ALL; otherwise drop first, then add."""
     if privileged:
         return list(host_caps())
     if not adds and not drops:
         return list(DEFAULT_CAPS)
-    add, drop = _normalize(adds), _normalize(drops)
+    add = [_oci(c) for c in parse_capabilities(adds, "--cap-add")]
+    drop = [_oci(c) for c in parse_capabilities(drops, "--cap-drop")]
     if "ALL" in add:
         return [c for c in host_caps() if c not in drop]
     if "ALL" in drop:
@@ -61,5 +43,9 @@ def effective_caps(adds: tuple[str, ...] | list[str], drops: tuple[str, ...] | l
     return _dedup([*(c for c in DEFAULT_CAPS if c not in drop), *add])
 
 
-def _dedup(items) -> list[str]:
+def _oci(name: str) -> str:
+    return name if name == "ALL" else f"CAP_{name}"
+
+
+def _dedup(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))

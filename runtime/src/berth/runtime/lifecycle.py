@@ -61,13 +61,13 @@ def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_pa
 
 def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], netns_path: str | None,
             log_size_max: int) -> tuple[int, int]:
+    from berth.containers.users import lookup_user
     from berth.fsutil import atomic_write_json
     from berth.runtime import monitor
     from berth.runtime.errors import InvalidContainerConfig
     from berth.runtime.oci import SpecInputs, build_spec, find_init_binary
     from berth.runtime.oci_defaults import OCIMount
     from berth.runtime.rootfs import mount_rootfs
-    from berth.runtime.users import resolve_user
 
     record = ctx.containers.config(cid)
     cfg, hc = record["Config"], record["HostConfig"]
@@ -80,7 +80,7 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], netns_pat
         if init is None:
             raise InvalidContainerConfig("--init needs tini on the host (apt-get install tini)")
     spec = build_spec(SpecInputs(
-        cid, cfg, hc, rootfs, resolve_user(rootfs, cfg.get("User")), ctx.containers.dir(cid),
+        cid, cfg, hc, rootfs, lookup_user(rootfs, cfg.get("User")), ctx.containers.dir(cid),
         tuple(OCIMount.from_oci(m) for m in record.get("MountPoints") or []), netns_path, init))
     bundle = ctx.bundle(cid)
     atomic_write_json(bundle / "config.json", spec)

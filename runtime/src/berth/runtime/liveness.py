@@ -48,16 +48,17 @@ def send_signal(pid: int, started: int, sig: int) -> bool:
 
 
 def parse_signal(name: str | int | None, default: int = _signal.SIGTERM) -> int:
-    """"SIGTERM", "TERM", "15" or 15 -> 15 (Docker accepts all of them)."""
+    """"SIGTERM", "TERM", "15", "SIGRTMIN+3" or 15 -> its number (Docker accepts all of them); the
+    parsing is ``berth.containers.values.parse_signal_number``, as for ``--stop-signal``."""
+    from berth.containers.values import parse_signal_number
+    from berth.errors import InvalidArgument
+    from berth.runtime.errors import InvalidContainerConfig
+
     if name is None or name == "":
         return int(default)
-    if isinstance(name, int) or str(name).isdigit():
-        return int(name)
-    text = str(name).upper()
-    text = text if text.startswith("SIG") else f"SIG{text}"
+    if isinstance(name, int):
+        return name
     try:
-        return int(_signal.Signals[text])
-    except KeyError:
-        from berth.runtime.errors import InvalidContainerConfig
-
+        return parse_signal_number(name, "--signal")
+    except InvalidArgument:
         raise InvalidContainerConfig(f"invalid signal: {name}", value=name) from None

@@ -1,7 +1,7 @@
 """The OCI runtime spec (runc's config.json) of a container, built from its record.
 
 Inputs are the record's Docker-shaped ``Config`` and ``HostConfig`` (see
-``berth.runtime.merge``) plus what only exists at start: the mounted rootfs,
+``berth.containers.merge`` and ``berth.runtime.hostconfig``) plus what only exists at start: the mounted rootfs,
 the resolved user, the resolved mount list and, from the networking code, a
 prepared netns. ``build_spec_for()`` takes an image config and a
 ``ContainerSpec`` directly (the unit tests use it).
@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from berth.containers.merge import effective_config
 from berth.containers.spec import ContainerSpec
+from berth.containers.users import ExecUser
 from berth.runtime.caps import effective_caps
-from berth.runtime.merge import DEFAULT_PATH, container_config, host_config, merge_env
+from berth.runtime.hostconfig import host_config
 from berth.runtime.oci_defaults import (
     DEFAULT_DEVICE_RULES,
     DEFAULT_MOUNTS,
@@ -29,8 +31,8 @@ from berth.runtime.oci_defaults import (
     OCIMount,
     host_devices,
 )
-from berth.runtime.users import ProcessUser
 
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CPU_PERIOD = 100_000
 INIT_PATH = "/sbin/docker-init"
 NOFILE = 1_048_576
@@ -42,7 +44,7 @@ class SpecInputs:
     config: dict[str, Any]  # the record's Config
     host_config: dict[str, Any]  # the record's HostConfig
     rootfs: Path
-    user: ProcessUser = field(default_factory=ProcessUser)
+    user: ExecUser = field(default_factory=ExecUser)
     etc_dir: Path | None = None  # holds hosts, hostname, resolv.conf to bind-mount
     mounts: tuple[OCIMount, ...] = ()  # user binds/volumes/tmpfs, resolved
     netns_path: str | None = None  # a netns prepared by the networking code; None: a new one (loopback only)
@@ -58,7 +60,22 @@ def process_env(config: dict[str, Any]) -> list[str]:
     base = [f"PATH={DEFAULT_PATH}", f"HOSTNAME={config.get('Hostname') or ''}"]
     if config.get("Tty"):
         base.append("TERM=xterm")
-    return merge_env(base, list(config.get("Env") or []))
+    return _replace_or_append_env(base, config.get("Env") or [])
+
+
+def _replace_or_append_env(base: list[str], overrides: list[str]) -> list[str]:
+    """moby ReplaceOrAppendEnvValues: an override replaces the base entry of its key in place, else is
+    appended. (Not the image/user merge of ``Config.Env``: that is ``berth.containers.merge.merge_env``.)"""
+    out = list(base)
+    index = {e.split("=", 1)[0]: i for i, e in enumerate(out)}
+    for entry in overrides:
+        key = entry.split("=", 1)[0]
+        if key in index:
+            out[index[key]] = entry
+        else:
+            index[key] = len(out)
+            out.append(entry)
+    return out
 
 
 def _nofile() -> int:
@@ -150,11 +167,11 @@ def build_spec(inp: SpecInputs) -> dict[str, Any]:
 
 
 def build_spec_for(image_config: dict[str, Any], spec: ContainerSpec, *, container_id: str = "0" * 64,
-                   rootfs: Path = Path("/nonexistent"), user: ProcessUser = ProcessUser(),
+                   rootfs: Path = Path("/nonexistent"), user: ExecUser = ExecUser(),
                    mounts: tuple[OCIMount, ...] = (), etc_dir: Path | None = None,
                    netns_path: str | None = None) -> dict[str, Any]:
     """Convenience: merge like Docker, then build (what create + start do, minus the disk)."""
-    return build_spec(SpecInputs(container_id, container_config(image_config, spec, container_id),
+    return build_spec(SpecInputs(container_id, effective_config(image_config, spec, container_id),
                                  host_config(spec), rootfs, user, etc_dir, mounts, netns_path))
 
 

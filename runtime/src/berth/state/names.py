@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 
+from berth.containers.values import NAME_PATTERN
 from berth.errors import InvalidArgument
-
-# Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+ ; a leading "/" is accepted and dropped.
-_VALID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 _ADJECTIVES = (
     "admiring", "bold", "brave", "clever", "dazzling", "eager", "festive", "gallant", "happy", "jolly",
@@ -23,8 +20,8 @@ _SURNAMES = (
 
 def validate_name(name: str) -> str:
     """Return the bare name (no leading "/") or raise InvalidArgument."""
-    bare = name.removeprefix("/")
-    if not _VALID.match(bare):
+    bare = name.removeprefix("/")  # a leading "/" is accepted and dropped, as Docker does
+    if not NAME_PATTERN.fullmatch(bare):
         raise InvalidArgument(
             f'Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed', value=name
         )
