@@ -71,3 +71,12 @@ def test_unknown_image_and_name_conflict(rt) -> None:
     dup = berth(rt, "create", "--name", "dup", "busybox", "true")
     assert dup.returncode != 0 and 'is already in use' in dup.stderr
     assert len(berth(rt, "ps", "-aq").stdout.split()) == 1
+
+
+def test_inspect_finds_containers_then_images(rt) -> None:
+    berth(rt, "create", "--name", "insp", "busybox", "true")
+    both = json.loads(berth(rt, "inspect", "insp", "busybox").stdout)
+    assert both[0]["Name"] == "/insp" and both[0]["State"]["Status"] == "created"
+    assert both[1]["Id"].startswith("sha256:") and both[1]["RepoTags"] == ["busybox:latest"]
+    missing = berth(rt, "inspect", "--type", "image", "insp")
+    assert missing.returncode == 1 and missing.stderr.strip() == "Error: No such object: insp"

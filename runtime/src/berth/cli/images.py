@@ -88,8 +88,9 @@ def register(sub: Any) -> None:
     sp.add_argument("-a", "--all", action="store_true")
     sp.add_argument("-f", "--force", action="store_true")
 
-    sp = add("inspect", cmd_inspect, "display detailed information on images")
+    sp = add("inspect", cmd_inspect_any, "display detailed information on containers or images")
     sp.add_argument("refs", nargs="+")
+    sp.add_argument("--type", choices=["container", "image"], help="only look for this kind of object")
 
 
 def cmd_pull(engine: Any, args: argparse.Namespace) -> int:
@@ -171,6 +172,28 @@ def cmd_inspect(engine: Any, args: argparse.Namespace) -> int:
             out.append(engine.inspect_image(ref))
         except BerthError as exc:
             print(f"Error: {exc}", file=sys.stderr)
+            rc = 1
+    print_json(out)
+    return rc
+
+
+def cmd_inspect_any(engine: Any, args: argparse.Namespace) -> int:
+    """Docker's `inspect`: a container of that name or ID first, then an image."""
+    from berth.errors import BerthError, NotFound
+
+    out, rc = [], 0
+    for ref in args.refs:
+        try:
+            if args.type != "image":
+                try:
+                    out.append(engine.inspect_container(ref))
+                    continue
+                except NotFound:
+                    if args.type == "container":
+                        raise
+            out.append(engine.inspect_image(ref))
+        except BerthError as exc:
+            print(f"Error: No such object: {ref}" if isinstance(exc, NotFound) else f"Error: {exc}", file=sys.stderr)
             rc = 1
     print_json(out)
     return rc
