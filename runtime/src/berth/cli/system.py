@@ -1,4 +1,4 @@
-"""``berth system df|prune|check`` and ``berth info``."""
+"""``berth system df|prune|check|restore`` and ``berth info``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
     sp = system.add_parser("check", help="verify the store; --repair fixes what a crash left behind")
     sp.set_defaults(func=cmd_check)
     sp.add_argument("--repair", action="store_true")
+    sp.add_argument("--format", choices=["table", "json"], default="table")
+    sp = system.add_parser("restore", help="at boot: record dead containers exited, start what policies say")
+    sp.set_defaults(func=cmd_restore)
     sp.add_argument("--format", choices=["table", "json"], default="table")
     sp = sub.add_parser("info", help="show engine paths and configuration")
     sp.set_defaults(func=cmd_info)
@@ -57,6 +60,20 @@ def cmd_check(engine: Any, args: argparse.Namespace) -> int:
               + ("" if not args.repair else " (collected)"))
         print("store is clean" if report.clean else "store has problems: run `berth system check --repair`")
     return 0 if report.clean else 1
+
+
+def cmd_restore(engine: Any, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from berth.runtime.restore import restore_engine
+
+    actions = restore_engine(engine)
+    if args.format == "json":
+        print_json([asdict(a) for a in actions])
+    else:
+        for a in actions:
+            print(f"{a.action}: {a.name} ({a.id[:12]})" + (f": {a.detail}" if a.detail else ""))
+    return 1 if any(a.action == "failed" for a in actions) else 0
 
 
 def cmd_info(engine: Any, args: argparse.Namespace) -> int:

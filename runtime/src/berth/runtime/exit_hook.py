@@ -1,7 +1,9 @@
 """conmon's exit command: ``python -m berth.runtime.exit_hook ROOT ID [RUNTIME]``.
 
 Runs once per container exit, in a fresh process (conmon's child), so it
-imports only what finalize needs. Never raises: a failure is recorded in the
+imports only what finalize needs. It applies the restart policy but never
+waits out the back-off itself: it spawns a detached restarter and returns
+(``berth.runtime.restart``). Never raises: a failure is recorded in the
 container's State.Error, since nobody reads this process's output.
 """
 

@@ -39,11 +39,24 @@ def exit_command(ctx: RuntimeContext, cid: str) -> tuple[str, ...]:
 
 def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_path: str | None = None,
           log_size_max: int = -1) -> ContainerState:
-    """Mount, build the OCI spec, hand the container to conmon, ``runtime start``. No-op if running."""
+    """Mount, build the OCI spec, hand the container to conmon, ``runtime start``. No-op if running.
+
+    A start by the restart policy (``restart.policy_restart`` set, by the restarter) happens only
+    if that restart is still pending, and keeps RestartCount and the back-off; any other start
+    resets both, as ``docker start`` does (moby ResetRestartManager(true)).
+    """
+    from berth.runtime import restart
+
+    by_policy = restart.policy_restart.get()
     with file_lock(ctx.op_lock(cid)):
         st = ctx.containers.state(cid)
         if is_alive(st.Pid, st.PidStartTime):
             return st
+        if by_policy is not None and (st.Status != "restarting" or st.ManuallyStopped
+                                      or st.RestartCount != by_policy):
+            return st  # cancelled (stop, kill), superseded (a manual start) meanwhile
+        if by_policy is None:
+            restart.forget(ctx, cid)
         try:
             pid, conmon_pid = _launch(ctx, cid, layer_dirs, netns_path, log_size_max)
         except BaseException as exc:
@@ -51,11 +64,16 @@ def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_pa
             with ctx.containers.editing_state(cid) as failed:
                 failed.Error = str(exc)
                 failed.ExitCode = _start_error_code(str(exc))
+                if failed.Status == "restarting":  # a failed restart leaves it stopped (moby)
+                    failed.Status, failed.Running, failed.Restarting = "exited", False, False
+                    failed.FinishedAt = now_rfc3339()
             raise
         with ctx.containers.editing_state(cid) as st:
             st.Status, st.Running, st.Pid, st.PidStartTime = "running", True, pid, start_time(pid)
             st.MonitorPid, st.StartedAt, st.ExitCode, st.Error = conmon_pid, now_rfc3339(), 0, ""
-            st.ManuallyStopped = False
+            st.ManuallyStopped, st.Restarting = False, False
+            if by_policy is None:
+                st.RestartCount = 0
         return st
 
 
@@ -110,11 +128,18 @@ def _release_runtime(ctx: RuntimeContext, cid: str) -> None:
 
 
 # -- after exit ----------------------------------------------------------------
-def finalize(ctx: RuntimeContext, cid: str) -> bool:
+def finalize(ctx: RuntimeContext, cid: str, *, apply_policy: bool = False) -> bool:
     """Record the exit (code from conmon's exit file), release runtime state, unmount.
+
+    ``apply_policy`` (the exit hook): apply the restart policy in the same step, so the record goes
+    from "running" straight to "restarting" (RestartCount + 1) and the restarter is spawned (see
+    ``berth.runtime.restart``). A pending restart (its restarter alive) is left alone; an abandoned
+    one (restarter gone: crash, reboot) is finalized without applying the policy again.
 
     Idempotent; returns False when there was nothing to do (record gone, still alive, never started).
     """
+    from berth.runtime import restart
+
     with file_lock(ctx.op_lock(cid)):
         try:
             st = ctx.containers.state(cid)
@@ -122,25 +147,42 @@ def finalize(ctx: RuntimeContext, cid: str) -> bool:
             return False
         if is_alive(st.Pid, st.PidStartTime):
             return False
+        if st.Status == "restarting" and restart.restarter_alive(ctx, cid):
+            return False
         _release_runtime(ctx, cid)
         if st.Status not in ACTIVE:
             return False
+        was_restarting = st.Status == "restarting"
         code = ctx.exit_code(cid)
+        host_config: dict = {}
+        if apply_policy and not was_restarting:
+            host_config = ctx.containers.config(cid).get("HostConfig") or {}
+        delay = None
         with ctx.containers.editing_state(cid) as st:
             st.Status, st.Running, st.Paused, st.Restarting, st.Pid, st.PidStartTime = (
                 "exited", False, False, False, 0, 0)
-            st.ExitCode = code if code is not None else (st.ExitCode or 255)
-            st.FinishedAt = _mtime_rfc3339(ctx.exit_file(cid)) or now_rfc3339()
+            if not was_restarting:  # a pending restart's record already holds its exit
+                st.ExitCode = code if code is not None else (st.ExitCode or 255)
+                st.FinishedAt = _mtime_rfc3339(ctx.exit_file(cid)) or now_rfc3339()
+            if host_config:
+                delay = restart.decide(ctx, cid, host_config, st)  # fresh state: sees a concurrent stop
+        if delay is not None:
+            try:
+                restart.schedule(ctx, cid, delay, st.RestartCount)
+            except OSError as exc:
+                with ctx.containers.editing_state(cid) as st:
+                    st.Status, st.Running, st.Restarting = "exited", False, False
+                    st.Error = f"restart: {exc}"
         return True
 
 
 def on_exit(ctx: RuntimeContext, cid: str) -> None:
     """What happens when a container's process ends: conmon's exit command lands here.
 
-    The restart policy (no / on-failure[:N] / always / unless-stopped with back-off) belongs here,
-    after finalize and before auto-remove.
+    Finalize and apply the restart policy (no / on-failure[:N] / always / unless-stopped, with
+    back-off: ``berth.runtime.restart``), then auto-remove (``--rm`` never restarts).
     """
-    finalize(ctx, cid)
+    finalize(ctx, cid, apply_policy=True)
     try:
         auto_remove = bool(ctx.containers.config(cid)["HostConfig"].get("AutoRemove"))
     except ContainerNotFound:
@@ -162,15 +204,44 @@ def view(ctx: RuntimeContext, cid: str) -> ContainerState:
     """The state as ps/inspect show it: a dead process not yet finalized is shown exited (read-only)."""
     st = ctx.containers.state(cid)
     if st.Status in ACTIVE and not is_alive(st.Pid, st.PidStartTime):
+        if _pending_restart(ctx, st, cid):
+            return st  # "restarting", Running and Restarting true, Pid 0: what Docker shows
         code = ctx.exit_code(cid)
+        st.Restarting = False
         st.Status, st.Running, st.Pid = "exited", False, 0
         st.ExitCode = code if code is not None else st.ExitCode
         st.FinishedAt = _mtime_rfc3339(ctx.exit_file(cid)) or st.FinishedAt
     return st
 
 
+def _pending_restart(ctx: RuntimeContext, st: ContainerState, cid: str) -> bool:
+    from berth.runtime import restart
+
+    return st.Status == "restarting" and restart.restarter_alive(ctx, cid)
+
+
+def cancel_restart(ctx: RuntimeContext, cid: str) -> bool:
+    """A manual stop/kill of a container waiting to restart: cancel it, record it stopped.
+
+    Under the op lock, so the restarter either already started it (then False: stop it as usual)
+    or will find it stopped and do nothing."""
+    from berth.runtime import restart
+
+    with file_lock(ctx.op_lock(cid)):
+        st = ctx.containers.state(cid)
+        if st.Status != "restarting" or is_alive(st.Pid, st.PidStartTime):
+            return False
+        restart.kill_restarter(ctx, cid)
+        with ctx.containers.editing_state(cid) as st:
+            st.Status, st.Running, st.Restarting, st.Pid, st.PidStartTime = "exited", False, False, 0, 0
+            st.ManuallyStopped = True
+        return True
+
+
 def kill(ctx: RuntimeContext, cid: str, sig: str | int | None = "SIGKILL") -> None:
     signum = parse_signal(sig, signal.SIGKILL)
+    if cancel_restart(ctx, cid):
+        return  # moby: killing a restarting container cancels its restart, no signal to send
     st = ctx.containers.state(cid)
     if not is_alive(st.Pid, st.PidStartTime):
         raise ContainerNotRunning(f"Container {cid} is not running", container=cid)
@@ -180,19 +251,29 @@ def kill(ctx: RuntimeContext, cid: str, sig: str | int | None = "SIGKILL") -> No
 
 
 def stop(ctx: RuntimeContext, cid: str, timeout: int | None = None) -> None:
-    """Stop signal, then SIGKILL after ``timeout`` seconds (None: the record's, else 10; -1: forever)."""
+    """Stop signal, then SIGKILL after ``timeout`` seconds (None: the record's, else 10; -1: forever).
+
+    Marks the container manually stopped, which cancels its restart policy (a pending restart
+    too) until the next start."""
     record = ctx.containers.config(cid)
-    st = ctx.containers.state(cid)
-    if is_alive(st.Pid, st.PidStartTime):
-        if timeout is None:
-            stored = record["Config"].get("StopTimeout")
-            timeout = DEFAULT_STOP_TIMEOUT if stored is None else int(stored)
-        _mark_manual_stop(ctx, cid)
-        send_signal(st.Pid, st.PidStartTime, parse_signal(record["Config"].get("StopSignal")))
-        if not _wait_dead(st.Pid, st.PidStartTime, None if timeout < 0 else float(timeout)):
-            send_signal(st.Pid, st.PidStartTime, signal.SIGKILL)
-            _wait_dead(st.Pid, st.PidStartTime, 30.0)
-    wait(ctx, cid)
+    if timeout is None:
+        stored = record["Config"].get("StopTimeout")
+        timeout = DEFAULT_STOP_TIMEOUT if stored is None else int(stored)
+    for _ in range(10):  # a restart may race the stop: go again until it is stopped for good
+        if cancel_restart(ctx, cid):
+            return
+        st = ctx.containers.state(cid)
+        if st.Status in ACTIVE:  # also dead but not finalized: the exit hook must not restart it
+            _mark_manual_stop(ctx, cid)
+        if is_alive(st.Pid, st.PidStartTime):
+            send_signal(st.Pid, st.PidStartTime, parse_signal(record["Config"].get("StopSignal")))
+            if not _wait_dead(st.Pid, st.PidStartTime, None if timeout < 0 else float(timeout)):
+                send_signal(st.Pid, st.PidStartTime, signal.SIGKILL)
+                _wait_dead(st.Pid, st.PidStartTime, 30.0)
+        wait(ctx, cid)
+        st = ctx.containers.state(cid)
+        if st.Status != "restarting" and not is_alive(st.Pid, st.PidStartTime):
+            return
 
 
 def _mark_manual_stop(ctx: RuntimeContext, cid: str) -> None:
@@ -231,7 +312,10 @@ def wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "remov
             return code
         if st.Status not in ACTIVE and condition == "not-running":
             return st.ExitCode
-        if st.Status in ACTIVE and not is_alive(st.Pid, st.PidStartTime):
+        if _pending_restart(ctx, st, cid):
+            if condition == "not-running":  # it has exited; `docker wait` returns at each exit too
+                return st.ExitCode
+        elif st.Status in ACTIVE and not is_alive(st.Pid, st.PidStartTime):
             dead_since = dead_since or time.monotonic()
             if time.monotonic() - dead_since > HOOK_GRACE:
                 on_exit(ctx, cid)
@@ -265,6 +349,13 @@ def remove(ctx: RuntimeContext, cid: str, *, force: bool = False, keep_exit_file
                     f"Stop the container before attempting removal or force remove", container=cid)
             send_signal(st.Pid, st.PidStartTime, signal.SIGKILL)
             _wait_dead(st.Pid, st.PidStartTime, 30.0)
+        elif _pending_restart(ctx, st, cid) and not force:
+            raise ContainerRunning(
+                f"You cannot remove a restarting container {cid}. "
+                f"Stop the container before attempting removal or force remove", container=cid)
+        from berth.runtime import restart
+
+        restart.forget(ctx, cid)
         _release_runtime(ctx, cid)
         rmtree(ctx.bundle(cid))
         if not keep_exit_file:

@@ -1,0 +1,44 @@
+"""A pending restart: ``python -m berth.runtime.restarter ROOT ID RESTART_COUNT``.
+
+Spawned by the exit hook (see ``berth.runtime.restart.schedule``) after the back-off delay has been
+slept by ``sleep``. Starts the container through ``Engine.start`` (so whatever the engine does on a
+start, networking included, happens on a restart too), but only if this restart is still pending:
+``lifecycle.start`` checks that under the container's op lock (``restart.policy_restart``), so a
+``stop``, ``kill``, manual ``start`` or ``rm`` in the meantime wins. Never raises: a failure is
+recorded in State.Error by ``lifecycle.start``, which also marks the container exited, as moby
+does when a restart fails.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3:
+        return 2
+    from berth.engine import Engine
+    from berth.errors import BerthError
+    from berth.runtime.restart import policy_restart
+
+    root, cid, count = argv[0], argv[1], int(argv[2])
+    policy_restart.set(count)
+    try:
+        Engine(root).start(cid)
+    except (BerthError, OSError) as exc:
+        try:
+            from berth.paths import Paths
+            from berth.runtime.context import RuntimeContext
+
+            with RuntimeContext(Paths.for_root(root)).containers.editing_state(cid) as st:
+                st.Error = f"restart: {exc}"
+                if st.Status == "restarting":  # failed before lifecycle.start (e.g. a layer is gone)
+                    st.Status, st.Running, st.Restarting = "exited", False, False
+        except (BerthError, OSError):
+            pass
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
