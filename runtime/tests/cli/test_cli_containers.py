@@ -80,3 +80,10 @@ def test_inspect_finds_containers_then_images(rt) -> None:
     assert both[1]["Id"].startswith("sha256:") and both[1]["RepoTags"] == ["busybox:latest"]
     missing = berth(rt, "inspect", "--type", "image", "insp")
     assert missing.returncode == 1 and missing.stderr.strip() == "Error: No such object: insp"
+
+
+def test_run_rm_drops_anonymous_volumes_but_keeps_named_ones(rt) -> None:
+    proc = berth(rt, "run", "--rm", "-v", "/scratch", "-v", "keep:/data", "busybox", "sh", "-c",
+                 "echo x > /scratch/f; echo y > /data/f")
+    assert proc.returncode == 0, proc.stderr
+    assert berth(rt, "volume", "ls", "-q").stdout.split() == ["keep"]

@@ -15,7 +15,7 @@ from berth.errors import BerthError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from berth.cli import containers, images, system, volumes
+    from berth.cli import container_tools, containers, images, system, volumes
 
     p = argparse.ArgumentParser(prog="berth", description="A daemonless container engine (Docker-compatible verbs).")
     p.add_argument("--root", default=os.environ.get("BERTH_ROOT"),
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     images.register(sub)
     containers.register(sub)
+    container_tools.register(sub)
     system.register(sub)
     volumes.register(sub)
     return p

@@ -1,12 +1,13 @@
 """Container operations the ``Engine`` delegates to: ``create``, ``start``, ``stop``... each
 takes the engine first. The records live in ``berth.state``; the process side in
-``berth.runtime``. Mounts and the netns arrive already resolved (from
-``berth.volumes`` / the networking code); without them, only bind and tmpfs
-mounts of the spec are turned into OCI mounts here.
+``berth.runtime``. Binds, volumes and tmpfs mounts of the spec, the image's
+VOLUMEs and ``--volumes-from`` are resolved at create (``berth.runtime.volumes_mounts``
+with ``engine.volumes``); the netns arrives from the networking code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -14,7 +15,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from berth.containers.spec import Mount
 from berth.errors import ImageNotFound, InvalidArgument
+from berth.runtime import volumes_mounts as vm
 from berth.runtime.context import RuntimeContext
 from berth.runtime.errors import ContainerNotFound
 from berth.runtime.oci_defaults import OCIMount
@@ -45,7 +48,13 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
     """Validate, then publish the record (atomically: nothing is left behind on error). Returns the id.
 
     ``detach``: ``run -d`` (no stream attached in the record's Config); the default records the
-    attached streams of ``docker create`` / a foreground ``docker run``."""
+    attached streams of ``docker create`` / a foreground ``docker run``.
+
+    Volumes (named, anonymous, the image's VOLUMEs, ``--volumes-from``) are ensured and the
+    record written while their locks are held, so no prune or ``volume rm`` can slip between;
+    an empty volume gets the image's content at its target (copy-up, as Docker at create).
+    Volumes this call created are removed again if it fails. ``mounts``: already resolved OCI
+    mounts, used as they are (no volume handling)."""
     from berth.containers.merge import effective_config
     from berth.containers.values import RESTART_NAMES, parse_signal_number
     from berth.runtime.caps import validate_caps
@@ -59,55 +68,106 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
         raise ImageNotFound(f"No such image: {spec.image}", image=spec.image) from None
     image_cfg = _image_config(engine, image_id)
     image_rec = engine.store.images.get(image_id)
-    diff_ids = [str(d) for d in image_rec.diff_ids()] if image_rec else []
+    diff_ids = list(image_rec.diff_ids()) if image_rec else []
     validate_caps(spec.cap_add, spec.cap_drop)  # unknown capability: fail now
     if spec.restart.name not in RESTART_NAMES:
         raise InvalidArgument(f"invalid restart policy: {spec.restart.name}", value=spec.restart.name)
     if spec.stop_signal:
         parse_signal_number(spec.stop_signal, "--stop-signal")
-    resolved = tuple(mounts) if mounts is not None else mounts_from_spec(spec)
     ctx = runtime_context(engine)
+    if mounts is not None:
+        planned: list[vm.Planned] = []
+        tmpfs: tuple[OCIMount, ...] = ()
+    else:
+        planned, tmpfs_specs = vm.plan(spec, image_cfg, _inherited_mounts(ctx, spec.volumes_from))
+        tmpfs = tuple(_tmpfs_mount(m) for m in tmpfs_specs)
+    # filled in below, once the volumes exist
+    resolved: tuple[OCIMount, ...] = tuple(mounts or ())
+    views: list[dict[str, Any]] | None = None
 
     def build(cid: str, name: str) -> dict[str, Any]:
         config = effective_config(image_cfg, spec, cid, detach=detach)
         command = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
-        return {
+        record = {
             "Id": cid, "Name": f"/{name}", "Image": str(image_id), "ImageRef": spec.image,
             "Created": now_rfc3339(), "Path": command[0], "Args": command[1:],
             "Config": config, "HostConfig": host_config(spec),
             "MountPoints": [m.to_oci() for m in resolved],
             # the image's layers, bottom first: the rootfs must still mount after ``rmi --force``
-            "Layers": diff_ids,
+            "Layers": [str(d) for d in diff_ids],
         }
+        if views is not None:
+            record["Mounts"] = views  # inspect-shaped; what the volumes' usage hook reads
+        return record
 
     def prepare(cid: str, directory: Path) -> None:
         cfg = json.loads((directory / "config.json").read_text())
         write_etc_files(directory, cfg["Config"]["Hostname"], dns=list(spec.dns),
                         extra_hosts=cfg["HostConfig"].get("ExtraHosts"))
 
-    return ctx.containers.create(spec.name, build, prepare)
+    if mounts is not None:
+        return ctx.containers.create(spec.name, build, prepare)
+
+    vm.create_bind_sources(planned)
+    names = sorted({p.mount.source for p in planned if p.is_volume})
+    created: list[str] = []
+    with contextlib.ExitStack() as held:
+        for name in names:  # sorted: two creates sharing volumes cannot deadlock
+            held.enter_context(engine.volumes.lock(name))
+        try:
+            for p in planned:
+                if not p.is_volume or p.mount.source in created:
+                    continue
+                if p.origin == "volumes-from":
+                    engine.volumes.inspect(p.mount.source)  # VolumeNotFound if it vanished
+                    continue
+                _, was_created = engine.volumes.ensure(p.mount.source, anonymous=p.anonymous)
+                if was_created:
+                    created.append(p.mount.source)
+            oci, views = vm.record_mounts(planned, engine.volumes)
+            resolved = (*oci, *tmpfs)
+            layer_dirs = [engine.store.layers.diff_dir(d) for d in reversed(diff_ids)]
+            vm.copy_up_volumes(engine.volumes, engine.paths, layer_dirs, planned)
+            return ctx.containers.create(spec.name, build, prepare)
+        except BaseException:
+            for name in created:  # no partial state: volumes made for this container go with it
+                with contextlib.suppress(Exception):
+                    engine.volumes.remove(name)
+            raise
+
+
+def _inherited_mounts(ctx: RuntimeContext, sources: Sequence[str]) -> list[Mount]:
+    """``--volumes-from c[:ro|:rw]``: the binds and volumes of each source container, in order."""
+    from berth.runtime.views import mounts_view
+    from berth.volumes import volumes_from
+
+    out: list[Mount] = []
+    for text in sources:
+        ref, _, mode = text.partition(":")
+        try:
+            cid = ctx.containers.lookup(ref)
+        except ContainerNotFound as exc:
+            raise ContainerNotFound(f"--volumes-from {text}: {exc.message}", container=ref) from None
+        out.extend(volumes_from(mounts_view(ctx, ctx.containers.config(cid)), mode))
+    return out
+
+
+def _tmpfs_mount(m: Mount) -> OCIMount:
+    opts = m.options or ("size=65536k",)
+    return OCIMount(m.target, "tmpfs", "tmpfs", ("nosuid", "nodev", "noexec", *opts, *(("ro",) if m.read_only else ())))
 
 
 def mounts_from_spec(spec: ContainerSpec) -> tuple[OCIMount, ...]:
-    """Bind and tmpfs mounts as OCI mounts (a missing bind source dir is created, as ``-v`` does)."""
-    out = []
-    for m in spec.mounts:
-        if not m.target.startswith("/"):
-            raise InvalidArgument(f"invalid mount target {m.target!r}: must be an absolute path", value=m.target)
-        if m.type == "tmpfs":
-            opts = m.options or ("size=65536k",)
-            out.append(OCIMount(m.target, "tmpfs", "tmpfs", ("nosuid", "nodev", "noexec", *opts)))
-        elif m.type == "bind":
-            src = Path(m.source)
-            if not src.is_absolute():
-                raise InvalidArgument(f"invalid bind source {m.source!r}: must be an absolute path", value=m.source)
-            if not src.exists():
-                src.mkdir(parents=True, exist_ok=True)
-            out.append(OCIMount(m.target, "bind", str(src), ("rbind", "rprivate", "ro" if m.read_only else "rw")))
-        else:
-            raise InvalidArgument(f"volume mount at {m.target} must be resolved by berth.volumes first",
-                                  value=m.target)
-    return tuple(out)
+    """Bind and tmpfs mounts of a spec as OCI mounts (a missing ``-v`` bind source dir is created).
+
+    Volumes need ``berth.volumes`` (``create`` resolves them); here they are refused."""
+    planned, tmpfs = vm.plan(spec, {})
+    if any(p.is_volume for p in planned):
+        target = next(p.mount.target for p in planned if p.is_volume)
+        raise InvalidArgument(f"volume mount at {target} must be resolved by berth.volumes first", value=target)
+    vm.create_bind_sources(planned)
+    oci, _ = vm.record_mounts(planned, None)  # type: ignore[arg-type]  # binds only: no store needed
+    return (*oci, *(_tmpfs_mount(m) for m in tmpfs))
 
 
 # -- lifecycle ---------------------------------------------------------------------
@@ -172,11 +232,16 @@ def kill(engine: Engine, ref: str, signal: str | int = "SIGKILL") -> str:
 
 
 def rm(engine: Engine, ref: str, *, force: bool = False, volumes: bool = False) -> str:
-    """Remove a container. ``volumes`` (anonymous volumes) is honoured once berth.volumes owns them."""
+    """Remove a container; ``volumes`` (``rm -v``) also removes its anonymous volumes that no other
+    container uses. Named volumes are never removed here, as in Docker."""
     from berth.runtime.lifecycle import remove
 
+    ctx = runtime_context(engine)
     cid = _lookup(engine, ref)
-    remove(runtime_context(engine), cid, force=force)
+    record = ctx.containers.config(cid) if volumes else None
+    remove(ctx, cid, force=force)
+    if record is not None:
+        vm.remove_anonymous_volumes(engine.volumes, cid, record)
     return cid
 
 
@@ -264,3 +329,58 @@ def parse_since(value: str | float | None, now: float | None = None) -> float | 
     except ValueError:
         raise InvalidArgument(f"invalid time value {value!r}: want a unix time, RFC3339 or a duration",
                               value=value) from None
+
+
+# -- exec / cp / commit ---------------------------------------------------------------
+def exec_(engine: Engine, ref: str, cmd: Sequence[str], *, user: str | None = None, workdir: str | None = None,
+          env: Sequence[str] = (), detach: bool = False, interactive: bool = False, tty: bool = False,
+          privileged: bool = False, capture: bool = True, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
+    """``docker exec``: (exit code, stdout, stderr). ``capture=False`` streams through the caller's stdio
+    (the CLI); ``detach`` returns (0, b"", b"") once the process runs."""
+    from berth.runtime.exec import ExecOptions, run_exec
+
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    opts = ExecOptions(tuple(cmd), user=user, workdir=workdir, env=tuple(env), detach=detach,
+                       interactive=interactive, tty=tty, privileged=privileged)
+    res = run_exec(ctx, cid, opts, capture=capture, stdin=stdin)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def commit(engine: Engine, ref: str, repo: str | None = None, changes: Sequence[str] = (), message: str = "",
+           author: str = "") -> str:
+    """``docker commit``: the container's writable layer as a new image (not paused); returns the image ID."""
+    from berth.runtime.commit import commit_container
+
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    return str(commit_container(ctx, engine.store, cid, repo=repo, changes=list(changes), message=message,
+                                author=author))
+
+
+def cp(engine: Engine, src: str, dst: str) -> None:
+    """``docker cp``: ``CONTAINER:PATH HOSTPATH`` or ``HOSTPATH CONTAINER:PATH`` (running or stopped)."""
+    from berth.reference import Digest
+    from berth.runtime.cp import CopyError, Owner, container_root, copy, split_container_arg
+
+    s, d = split_container_arg(src), split_container_arg(dst)
+    if s and d:
+        raise InvalidArgument("copying between containers is not supported", src=src, dst=dst)
+    if not s and not d:
+        raise InvalidArgument("must specify at least one container source", src=src, dst=dst)
+    ctx = runtime_context(engine)
+    ref, path = s or d  # type: ignore[misc]
+    cid = ctx.containers.lookup(ref)
+    diff_ids = [Digest.parse(x) for x in ctx.containers.config(cid).get("Layers") or []]
+    layers = [engine.store.layers.diff_dir(x) for x in reversed(diff_ids)]
+    try:
+        with container_root(ctx, cid, layers) as root:
+            if s:
+                copy(root, path, None, dst, owner=None)
+            else:
+                if ctx.containers.config(cid)["HostConfig"].get("ReadonlyRootfs"):
+                    raise CopyError("container rootfs is marked read-only", container=cid)
+                copy(None, src, root, path, owner=Owner(0, 0))
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise CopyError(f"cp {src} {dst}:{where} {exc.strerror or exc}", errno=exc.errno) from None

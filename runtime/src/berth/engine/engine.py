@@ -135,6 +135,21 @@ class Engine:
 
         return container_ops.logs(self, ref, **kw)
 
+    def exec_container(self, ref: str, cmd: list[str], **kw: Any) -> tuple[int, bytes, bytes]:
+        from berth.engine import container_ops
+
+        return container_ops.exec_(self, ref, cmd, **kw)
+
+    def copy(self, src: str, dst: str) -> None:
+        from berth.engine import container_ops
+
+        container_ops.cp(self, src, dst)
+
+    def commit(self, ref: str, repo: str | None = None, **kw: Any) -> str:
+        from berth.engine import container_ops
+
+        return container_ops.commit(self, ref, repo, **kw)
+
     # -- images --------------------------------------------------------------
     def pull(self, ref: str, *, platform: str | None = None, progress: ProgressFn = no_progress) -> PullResult:
         from berth.distribution.puller import Puller

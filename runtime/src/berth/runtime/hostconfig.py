@@ -13,8 +13,37 @@ from berth.containers.spec import ContainerSpec, Mount
 
 
 def _bind_string(m: Mount) -> str:
+    """``-v`` as Docker records it in ``Binds``: ``source:target[:mode]``."""
+    modes = (["ro"] if m.read_only else []) + list(m.options)
     text = f"{m.source}:{m.target}"
-    return f"{text}:ro" if m.read_only else text
+    return f"{text}:{','.join(modes)}" if modes else text
+
+
+def _mount_entry(m: Mount) -> dict[str, Any]:
+    """``--mount`` as Docker records it in ``HostConfig.Mounts`` (mount.Mount, empty fields omitted)."""
+    entry: dict[str, Any] = {"Type": m.type}
+    if m.source:
+        entry["Source"] = m.source
+    entry["Target"] = m.target
+    if m.read_only:
+        entry["ReadOnly"] = True
+    if m.type == "bind":
+        prop = [o for o in m.options if o not in ("z", "Z")]
+        if prop:
+            entry["BindOptions"] = {"Propagation": prop[0]}
+    elif m.type == "volume" and "nocopy" in m.options:
+        entry["VolumeOptions"] = {"NoCopy": True}
+    elif m.type == "tmpfs":
+        opts: dict[str, Any] = {}
+        for o in m.options:
+            key, _, val = o.partition("=")
+            if key == "size" and val.isdigit():
+                opts["SizeBytes"] = int(val)
+            elif key == "mode":
+                opts["Mode"] = int(val, 8)
+        if opts:
+            entry["TmpfsOptions"] = opts
+    return entry
 
 
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
@@ -23,10 +52,13 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
     for p in spec.ports:
         ports.setdefault(f"{p.container_port}/{p.protocol}", []).append(
             {"HostIp": p.host_ip, "HostPort": str(p.host_port) if p.host_port else ""})
-    tmpfs = {m.target: ",".join(m.options) for m in spec.mounts if m.type == "tmpfs"}
+    # -v and --tmpfs (Mount.create_host_path True) vs --mount (False), as Docker keeps them apart;
+    # an anonymous -v /path is in Config.Volumes, and every volume's final name is in the record's Mounts
+    flags = [m for m in spec.mounts if m.create_host_path]
+    tmpfs = {m.target: ",".join(m.options) for m in flags if m.type == "tmpfs"}
     return {
-        "Binds": [_bind_string(m) for m in spec.mounts if m.type != "tmpfs" and m.source] or None,
-        "Mounts": None,
+        "Binds": [_bind_string(m) for m in flags if m.type != "tmpfs" and m.source] or None,
+        "Mounts": [_mount_entry(m) for m in spec.mounts if not m.create_host_path] or None,
         "NetworkMode": spec.network,
         "PortBindings": ports,
         "PublishAllPorts": spec.publish_all,

@@ -184,11 +184,14 @@ def on_exit(ctx: RuntimeContext, cid: str) -> None:
     """
     finalize(ctx, cid, apply_policy=True)
     try:
-        auto_remove = bool(ctx.containers.config(cid)["HostConfig"].get("AutoRemove"))
+        record = ctx.containers.config(cid)
     except ContainerNotFound:
         return
-    if auto_remove:
+    if record["HostConfig"].get("AutoRemove"):
+        from berth.runtime.volumes_mounts import remove_volumes_of
+
         remove(ctx, cid, force=False, keep_exit_file=True)  # wait() reads the code after the record is gone
+        remove_volumes_of(ctx.paths, cid, record)  # --rm drops anonymous volumes, as `docker run --rm` does
 
 
 def _mtime_rfc3339(path: Path) -> str | None:

@@ -58,7 +58,11 @@ def status_text(st: ContainerState) -> str:
 
 
 def mounts_view(ctx: RuntimeContext, record: dict[str, Any]) -> list[dict[str, Any]]:
-    """inspect .Mounts: binds and volumes (a bind of <root>/volumes/<name>/_data is a volume)."""
+    """inspect .Mounts: binds and volumes. Records written at create carry them (``Mounts``, with each
+    volume's name); older ones are read back from the OCI mounts (a bind of <root>/volumes/<name>/_data
+    is a volume)."""
+    if isinstance(record.get("Mounts"), list):
+        return [dict(m) for m in record["Mounts"]]
     volumes = ctx.paths.root / "volumes"
     out = []
     for m in record.get("MountPoints") or []:

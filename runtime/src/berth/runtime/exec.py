@@ -1,0 +1,207 @@
+"""``exec``: run another process in a running container, with ``runc exec --process``.
+
+The process is built like the container's own (moby's exec): the
+environment is PATH and HOSTNAME, then the container's ``Env``, then ``-e``
+over them by key; the user is ``-u`` or the container's ``User``, looked up
+in the container's own /etc/passwd and /etc/group (inside its rootfs, never
+the host's); the working dir is ``-w`` or the container's ``WorkingDir``; the
+capabilities, rlimits and no-new-privileges flag are those the container's
+init process got (read back from its OCI bundle). HOME is set by runc from
+the user's passwd entry when the environment does not carry one.
+
+Standard streams are captured (``capture=True``) or inherited from the
+caller (the CLI). Without a terminal the stdin of the process is
+``/dev/null`` unless ``interactive``. A pseudo-terminal (``-t``) needs a
+console socket receiving the pty master from runc: not wired yet, refused.
+
+Exit codes: the process's own (128+N when killed by signal N, as runc
+reports it); a process that could not start raises ``ExecFailed`` with
+Docker's 127 (command not found) / 126 (not executable) / 125.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from berth.errors import BerthError, InvalidArgument
+from berth.runtime.context import RuntimeContext
+from berth.runtime.errors import ContainerNotRunning
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    cmd: tuple[str, ...]
+    user: str | None = None  # None: the container's User
+    workdir: str | None = None  # None: the container's WorkingDir
+    env: tuple[str, ...] = ()  # KEY=VALUE (a bare KEY is dropped, as ``-e KEY`` with KEY unset)
+    detach: bool = False
+    interactive: bool = False  # keep stdin open (inherited, or the bytes given to run_exec)
+    tty: bool = False
+    privileged: bool = False
+
+
+@dataclass
+class ExecResult:
+    exit_code: int
+    stdout: bytes = b""
+    stderr: bytes = b""
+    pid: int = 0  # host pid of the process (detached exec)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ExecFailed(BerthError):
+    """The process could not be started in the container; ``exit_code`` is Docker's 126/127/125."""
+
+    exit_code = 126
+
+    def __init__(self, message: str, code: int, **data: object) -> None:
+        super().__init__(message, **data)
+        self.exit_code = code
+
+
+def running_pid(ctx: RuntimeContext, cid: str) -> int:
+    """The container's init pid; ``ContainerNotRunning`` (a Conflict) if it is not running."""
+    from berth.runtime.liveness import is_alive
+
+    st = ctx.containers.state(cid)
+    if not is_alive(st.Pid, st.PidStartTime):
+        raise ContainerNotRunning(f"container {cid} is not running", container=cid)
+    if st.Paused:
+        raise ContainerNotRunning(f"container {cid} is paused, unpause the container before exec", container=cid)
+    return st.Pid
+
+
+def _env_entries(env: Sequence[str]) -> list[str]:
+    """``-e KEY=VALUE`` as given; ``-e KEY`` takes the caller's value, or is dropped if unset (Docker CLI)."""
+    out = []
+    for entry in env:
+        if "=" in entry:
+            out.append(entry)
+        elif entry in os.environ:
+            out.append(f"{entry}={os.environ[entry]}")
+    return out
+
+
+def build_process(ctx: RuntimeContext, cid: str, opts: ExecOptions) -> dict[str, Any]:
+    """The OCI ``process`` object of the exec (what ``runc exec --process`` reads)."""
+    from berth.containers.users import lookup_user
+    from berth.runtime.caps import effective_caps, host_caps
+    from berth.runtime.oci import _replace_or_append_env, process_env
+
+    if not opts.cmd:
+        raise InvalidArgument("exec: no command given", container=cid)
+    record = ctx.containers.config(cid)
+    cfg, hc = record["Config"], record["HostConfig"]
+    workdir = opts.workdir if opts.workdir else (cfg.get("WorkingDir") or "/")
+    if not workdir.startswith("/"):
+        raise InvalidArgument(f"the working directory '{workdir}' is invalid, it needs to be an absolute path",
+                              value=workdir)
+    user = lookup_user(ctx.rootfs(cid), opts.user if opts.user else cfg.get("User"))
+    env = _replace_or_append_env(process_env({**cfg, "Tty": opts.tty}), _env_entries(opts.env))
+    init = _init_process(ctx, cid)
+    if opts.privileged:
+        caps = list(host_caps())
+    elif init.get("capabilities"):
+        caps = list(init["capabilities"].get("bounding") or [])
+    else:
+        caps = effective_caps(hc.get("CapAdd") or [], hc.get("CapDrop") or [], bool(hc.get("Privileged")))
+    process: dict[str, Any] = {
+        "terminal": opts.tty,
+        "user": {"uid": user.uid, "gid": user.gid,
+                 **({"additionalGids": list(user.additional_gids)} if user.additional_gids else {})},
+        "args": list(opts.cmd),
+        "env": env,
+        "cwd": workdir,
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "noNewPrivileges": bool(init.get("noNewPrivileges", False)),
+    }
+    if init.get("rlimits"):
+        process["rlimits"] = init["rlimits"]
+    return process
+
+
+def _init_process(ctx: RuntimeContext, cid: str) -> dict[str, Any]:
+    try:
+        spec = json.loads((ctx.bundle(cid) / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return spec.get("process") or {}
+
+
+def run_exec(ctx: RuntimeContext, cid: str, opts: ExecOptions, *, capture: bool = True,
+             stdin: bytes | None = None) -> ExecResult:
+    """Run the exec and wait for it (or, ``detach``, only for its start)."""
+    if opts.tty:
+        raise InvalidArgument("exec: -t (pseudo-TTY) is not supported yet; run without -t "
+                              "(-i alone keeps stdin open)", container=cid)
+    running_pid(ctx, cid)
+    process = build_process(ctx, cid, opts)
+    bundle = ctx.bundle(cid)
+    fd, spec_path = tempfile.mkstemp(prefix=f"exec-{os.getpid()}-", suffix=".json", dir=bundle)
+    pidfile = Path(spec_path).with_suffix(".pid")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(process, f)
+        args = [ctx.driver.path, *ctx.driver.global_args(), "exec", "--process", spec_path,
+                "--pid-file", str(pidfile), *(["--detach"] if opts.detach else []), cid]
+        return _run(args, pidfile, opts, capture=capture, stdin=stdin, cid=cid)
+    finally:
+        for p in (Path(spec_path), pidfile):
+            p.unlink(missing_ok=True)
+
+
+def _run(args: list[str], pidfile: Path, opts: ExecOptions, *, capture: bool, stdin: bytes | None,
+         cid: str) -> ExecResult:
+    if opts.detach:
+        # The process inherits runc's stdio: /dev/null, and a file (not a pipe, which the process
+        # would hold open) for runc's own errors.
+        with tempfile.TemporaryFile(dir=pidfile.parent) as err:
+            proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            pid = _read_pid(pidfile)
+            if proc.returncode != 0 or pid == 0:
+                err.seek(0)
+                _raise_start_failure(err.read(), cid, proc.returncode)
+        return ExecResult(0, pid=pid)
+    if stdin is not None:
+        stdin_arg: Any = subprocess.PIPE
+    elif opts.interactive and not capture:
+        stdin_arg = None  # inherit the caller's
+    else:
+        stdin_arg = subprocess.DEVNULL
+    out = subprocess.PIPE if capture else None
+    proc = subprocess.run(args, input=stdin, stdin=None if stdin is not None else stdin_arg, stdout=out,
+                          stderr=subprocess.PIPE if capture else None)
+    pid = _read_pid(pidfile)
+    if pid == 0:  # the pid file is written once the process runs: no file, runc's own failure
+        _raise_start_failure(proc.stderr or b"", cid, proc.returncode)
+    return ExecResult(proc.returncode, proc.stdout or b"", proc.stderr or b"", pid)
+
+
+def _read_pid(pidfile: Path) -> int:
+    try:
+        return int(pidfile.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _raise_start_failure(stderr: bytes, cid: str, returncode: int | None = None) -> None:
+    from berth.runtime.driver import last_error
+
+    msg = last_error(stderr.decode("utf-8", "replace")) or f"exit status {returncode}"
+    low = msg.lower()
+    if "executable file not found" in low or "no such file" in low:
+        code = 127
+    elif "permission denied" in low:
+        code = 126
+    else:
+        code = 125
+    if "is not running" in low or "container not running" in low or "does not exist" in low:
+        raise ContainerNotRunning(f"container {cid} is not running", container=cid)
+    raise ExecFailed(f"OCI runtime exec failed: {msg}", code, container=cid)
