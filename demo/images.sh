@@ -2,7 +2,8 @@
 # make demo: the seed's private-registry story with berth instead of docker.
 #   import an image (no public registry here), run a registry on 127.0.0.1:9000,
 #   tag, push, list /v2/_catalog, rmi, pull back (same digest), save/load,
-#   a registry mirror for docker.io names, login to a registry with auth.
+#   a registry mirror for docker.io names, login to a registry with auth,
+#   then containers from the image: run, logs, ps, stop, volumes-from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source demo/lib.sh
@@ -13,6 +14,9 @@ WORK=$(mktemp -d)
 : > "$WORK/pids"
 cleanup() { xargs -r kill < "$WORK/pids" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
+if [[ -d "$BERTH_ROOT" ]]; then  # an interrupted earlier demo: stop its containers before wiping its root
+  "$BERTH" ps -aq | xargs -r "$BERTH" rm -f > /dev/null || true
+fi
 rm -rf "$BERTH_ROOT" && mkdir -p "$BERTH_ROOT"
 echo "engine root: $BERTH_ROOT   (berth = $BERTH)"
 
@@ -70,7 +74,20 @@ run "$BERTH" push "127.0.0.1:$APORT/team/busybox:1"
 run stat -c '%a %n' "$BERTH_ROOT/etc/auth.json"
 run "$BERTH" logout "127.0.0.1:$APORT"
 
-say "8. history, disk usage, store check"
+say "8. containers from the image (seed 003 and 004, no daemon: runc + conmon)"
+run "$BERTH" run --rm busybox echo "hello from a berth container"
+run "$BERTH" run -d --name loop busybox sh -c 'while true; do echo hello; sleep 1; done'
+sleep 2.2
+run "$BERTH" logs --tail 2 loop
+run "$BERTH" ps
+run "$BERTH" stop -t 1 loop
+run "$BERTH" rm loop
+run "$BERTH" run -d --name test_1 -v /share busybox sh -c 'echo from-test_1 > /share/f; sleep 30'
+sleep 0.5
+run "$BERTH" run --rm --volumes-from test_1 busybox cat /share/f
+run "$BERTH" rm -f -v test_1
+
+say "9. history, disk usage, store check"
 run "$BERTH" history busybox
 run "$BERTH" system df
 run "$BERTH" system check

@@ -1,6 +1,6 @@
 # Shared helpers of the demo scripts (sourced).
 say()  { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run()  { printf '$ %s\n' "$*"; "$@"; }
+run()  { printf '$'; printf ' %q' "$@"; printf '\n'; "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
