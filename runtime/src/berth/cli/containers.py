@@ -54,6 +54,12 @@ def register(sub: Any) -> None:
     sp.add_argument("container")
     sp = add("wait", cmd_wait, "block until containers stop, then print their exit codes")
     sp.add_argument("containers", nargs="+")
+    sp = add("rename", cmd_rename, "rename a container")
+    sp.add_argument("container")
+    sp.add_argument("new_name")
+    sp = add("top", cmd_top, "show the processes of a running container")
+    sp.add_argument("--format", choices=["table", "json"], default="table")
+    sp.add_argument("container")
 
 
 def _each(refs: list[str], action: Any) -> int:
@@ -168,3 +174,17 @@ def cmd_wait(engine: Any, args: argparse.Namespace) -> int:
             print(f"Error: {exc}", file=sys.stderr)
             rc = 1
     return rc
+
+
+def cmd_rename(engine: Any, args: argparse.Namespace) -> int:
+    engine.rename_container(args.container, args.new_name)
+    return 0
+
+
+def cmd_top(engine: Any, args: argparse.Namespace) -> int:
+    res = engine.top(args.container)
+    if args.format == "json":
+        print_json(res)
+    else:
+        table(res["Titles"], res["Processes"])
+    return 0

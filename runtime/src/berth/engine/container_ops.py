@@ -175,7 +175,8 @@ def _lookup(engine: Engine, ref: str) -> str:
     return runtime_context(engine).containers.lookup(ref)
 
 
-def start(engine: Engine, ref: str, *, netns_path: str | None = None) -> str:
+def start(engine: Engine, ref: str, *, netns_path: str | None = None,
+          on_created: Callable[[str], None] | None = None) -> str:
     from berth.reference import Digest
     from berth.runtime.lifecycle import start as start_container
 
@@ -187,7 +188,8 @@ def start(engine: Engine, ref: str, *, netns_path: str | None = None) -> str:
         raise ImageNotFound(f"layer {missing[0]} of container {cid[:12]} is missing from the store",
                             layer=str(missing[0]))
     layers = [engine.store.layers.diff_dir(d) for d in reversed(diff_ids)]  # overlay wants top first
-    start_container(ctx, cid, layers, netns_path=netns_path, log_size_max=_log_size_max(engine))
+    start_container(ctx, cid, layers, netns_path=netns_path, log_size_max=_log_size_max(engine),
+                    on_created=on_created)
     return cid
 
 
@@ -384,3 +386,20 @@ def cp(engine: Engine, src: str, dst: str) -> None:
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         raise CopyError(f"cp {src} {dst}:{where} {exc.strerror or exc}", errno=exc.errno) from None
+
+
+# -- rename / top ---------------------------------------------------------------------
+def rename(engine: Engine, ref: str, new_name: str) -> str:
+    """``docker rename OLD NEW``: NEW taken -> NameInUse (a Conflict); running or not. Returns the id."""
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    ctx.containers.rename(cid, new_name)
+    return cid
+
+
+def top(engine: Engine, ref: str) -> dict[str, Any]:
+    """``docker top``: ``{"Titles": ["PID", "USER", "TIME", "CMD"], "Processes": [...]}``."""
+    from berth.runtime.top import top as top_container
+
+    ctx = runtime_context(engine)
+    return top_container(ctx, ctx.containers.lookup(ref))

@@ -135,6 +135,16 @@ class Engine:
 
         return container_ops.logs(self, ref, **kw)
 
+    def rename_container(self, ref: str, new_name: str) -> str:
+        from berth.engine import container_ops
+
+        return container_ops.rename(self, ref, new_name)
+
+    def top(self, ref: str) -> dict[str, Any]:
+        from berth.engine import container_ops
+
+        return container_ops.top(self, ref)
+
     def exec_container(self, ref: str, cmd: list[str], **kw: Any) -> tuple[int, bytes, bytes]:
         from berth.engine import container_ops
 
@@ -299,10 +309,12 @@ class Engine:
 
     # -- system ------------------------------------------------------------------
     def system_check(self, *, repair: bool = False) -> CheckReport:
+        from berth.runtime.check import check_engine
         from berth.store.check import Problem, check_store
 
         report = check_store(self.store, repair=repair)
         report.problems.extend(Problem(**p) for p in self.volumes.check(repair=repair))
+        report.problems.extend(Problem(**p) for p in check_engine(self, repair=repair))
         return report
 
     def system_df(self) -> dict[str, Any]:

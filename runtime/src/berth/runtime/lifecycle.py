@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -38,12 +38,16 @@ def exit_command(ctx: RuntimeContext, cid: str) -> tuple[str, ...]:
 
 
 def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_path: str | None = None,
-          log_size_max: int = -1) -> ContainerState:
+          log_size_max: int = -1, on_created: Callable[[str], None] | None = None) -> ContainerState:
     """Mount, build the OCI spec, hand the container to conmon, ``runtime start``. No-op if running.
 
     A start by the restart policy (``restart.policy_restart`` set, by the restarter) happens only
     if that restart is still pending, and keeps RestartCount and the back-off; any other start
     resets both, as ``docker start`` does (moby ResetRestartManager(true)).
+
+    ``on_created(cid)`` runs between ``runtime create`` and ``runtime start`` (conmon's attach
+    socket exists, the process has not run yet): ``berth run -i/-t`` attaches there so that no
+    output is lost. If it raises, the start fails.
     """
     from berth.runtime import restart
 
@@ -58,7 +62,7 @@ def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_pa
         if by_policy is None:
             restart.forget(ctx, cid)
         try:
-            pid, conmon_pid = _launch(ctx, cid, layer_dirs, netns_path, log_size_max)
+            pid, conmon_pid = _launch(ctx, cid, layer_dirs, netns_path, log_size_max, on_created)
         except BaseException as exc:
             _release_runtime(ctx, cid)
             with ctx.containers.editing_state(cid) as failed:
@@ -78,7 +82,7 @@ def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_pa
 
 
 def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], netns_path: str | None,
-            log_size_max: int) -> tuple[int, int]:
+            log_size_max: int, on_created: Callable[[str], None] | None = None) -> tuple[int, int]:
     from berth.containers.users import lookup_user
     from berth.fsutil import atomic_write_json
     from berth.runtime import monitor
@@ -107,6 +111,8 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], netns_pat
         conmon_pidfile=bundle / "conmon.pid", exit_dir=ctx.exit_dir, socket_dir=ctx.socket_dir,
         log_path=ctx.log_path(cid), exit_command=exit_command(ctx, cid), log_size_max=log_size_max,
         tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin"))), ctx.driver)
+    if on_created is not None:
+        on_created(cid)
     ctx.driver.start(cid)
     return pid, conmon_pid
 

@@ -45,13 +45,21 @@ def parse_time(text: str) -> float:
     return datetime.fromisoformat(f"{head}{tz}").timestamp() + (float(f"0.{frac}") if frac else 0.0)
 
 
-def _records(f) -> Iterator[LogLine | None]:
-    """Yield joined lines from the current position; None when at EOF (caller may poll)."""
+def _records(f, final: Callable[[], bool] = lambda: True) -> Iterator[LogLine | None]:
+    """Yield joined lines from the current position; None when at EOF (caller may poll).
+
+    At EOF, partial records that no ``F`` ended are yielded as they are (no newline added) when
+    ``final()`` says no more output can come: the container's last output without a trailing
+    newline (``printf x``), which Docker shows too."""
     pending: dict[str, tuple[list[str], str]] = {}
     buf = b""
     while True:
         chunk = f.readline()
         if not chunk:
+            if pending and final():
+                for stream, (acc, first_ts) in sorted(pending.items(), key=lambda kv: kv[1][1]):
+                    yield LogLine(stream, "".join(acc), first_ts)
+                pending.clear()
             yield None
             continue
         buf += chunk
@@ -82,7 +90,10 @@ def read_log(path: Path, *, follow: bool = False, tail: int | None = None, since
         return
     try:
         backlog: deque[LogLine] | list[LogLine] = deque(maxlen=tail) if tail is not None and tail >= 0 else []
-        gen = _records(f)
+        def final() -> bool:
+            return not follow or not running()
+
+        gen = _records(f, final)
         for rec in gen:
             if rec is None:
                 break
@@ -106,7 +117,7 @@ def read_log(path: Path, *, follow: bool = False, tail: int | None = None, since
             if _rotated(path, f):
                 f.close()
                 f = open(path, "rb")  # noqa: SIM115
-                gen = _records(f)
+                gen = _records(f, final)
             time.sleep(poll)
     finally:
         f.close()

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from berth.errors import InvalidArgument
 from berth.fsutil import atomic_write, atomic_write_json, fsync_dir, read_json, rmtree
 from berth.locks import file_lock
 from berth.paths import Paths
@@ -113,6 +114,7 @@ class ContainerStore:
     def remove(self, cid: str) -> None:
         """Drop the record and its name; idempotent. The caller has stopped and unmounted it."""
         bare = self.name_of(cid)
+        self._mark_removing(cid)  # a crash from here on: ``system check --repair`` finishes the removal
         self.paths.tmp.mkdir(parents=True, exist_ok=True)
         doomed = self.paths.tmp / temp_name("deleted-container")
         with self._names_lock():
@@ -123,6 +125,45 @@ class ContainerStore:
             if bare:
                 self._release_name(bare, cid)
         rmtree(doomed)
+
+    def _mark_removing(self, cid: str) -> None:
+        """Status "removing" (dockerd's RemovalInProgress), so a removal cut short is finished later."""
+        if not self.dir(cid).is_dir():  # file_lock would create the dir again
+            return
+        with file_lock(self.dir(cid) / "state.lock"):
+            data = read_json(self.dir(cid) / "state.json")
+            if data is None:
+                return
+            st = ContainerState.from_dict(data)
+            st.Status = "removing"
+            atomic_write_json(self.dir(cid) / "state.json", st.to_dict())
+
+    def rename(self, cid: str, new_name: str) -> str:
+        """Give ``cid`` the name ``new_name`` (Docker's rename); returns the old bare name.
+
+        Under the names lock: claim the new name, rewrite config.json's Name, release the old
+        claim. A crash in between leaves a second claim for the id, which ``system check`` drops
+        (the claim that does not match the record's Name is stale)."""
+        bare = validate_name(new_name)
+        with self._names_lock():
+            if not self.exists(cid):
+                raise ContainerNotFound(f"No such container: {cid}", container=cid)
+            old = self.name_of(cid)
+            if old == bare:
+                raise InvalidArgument("Renaming a container with the same name as its current name",
+                                      value=new_name)
+            if self._name_owner(bare) != cid:  # (a claim of its own is left over from a cut-short rename)
+                self._claim_name(bare, cid)
+            try:
+                config = self.config(cid)
+                config["Name"] = f"/{bare}"
+                atomic_write_json(self.dir(cid) / "config.json", config)
+            except BaseException:
+                self._release_name(bare, cid)
+                raise
+            if old:
+                self._release_name(old, cid)
+        return old
 
     # -- reading -------------------------------------------------------------
     def exists(self, cid: str) -> bool:
