@@ -73,7 +73,7 @@ def test_exec_into_a_stopped_container_is_refused(rt) -> None:
     with pytest.raises(ContainerNotRunning):
         co.exec_(rt, created, ["true"])
     with pytest.raises(InvalidArgument, match="-t"):
-        co.exec_(rt, _running(rt), ["true"], tty=True)
+        co.exec_(rt, _running(rt), ["true"], tty=True, detach=True)  # -t alone works (test_rt_attach)
 
 
 # -- cp ----------------------------------------------------------------------------------

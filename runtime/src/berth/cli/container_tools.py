@@ -11,7 +11,7 @@ def register(sub: Any) -> None:
     sp = sub.add_parser("exec", help="run a command in a running container")
     sp.add_argument("-d", "--detach", action="store_true", help="run the command in the background")
     sp.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
-    sp.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY (not supported yet)")
+    sp.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY (foreground only)")
     sp.add_argument("-u", "--user", help="user name or uid[:group|gid] (default: the container's)")
     sp.add_argument("-w", "--workdir", help="working directory inside the container (absolute)")
     sp.add_argument("-e", "--env", action="append", default=[], help="set an environment variable (KEY=VALUE)")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from berth.cli.output import human_age, print_json, table
-from berth.errors import BerthError, InvalidArgument
+from berth.errors import BerthError
 
 
 def register(sub: Any) -> None:
@@ -96,10 +96,9 @@ def cmd_create(engine: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_run(engine: Any, args: argparse.Namespace) -> int:
-    if args.interactive or args.tty:
-        # Attaching a terminal goes through conmon's attach socket: not wired yet.
-        raise InvalidArgument("run: -i/-t (interactive attach) is not supported yet; use -d and `berth logs -f`")
     cid = _create(engine, args)
+    if not args.detach and (args.interactive or args.tty):
+        return _run_attached(engine, cid, args)
     engine.start(cid)
     if args.detach:
         print(cid)
@@ -109,6 +108,43 @@ def cmd_run(engine: Any, args: argparse.Namespace) -> int:
         stream = sys.stdout if line.stream == "stdout" else sys.stderr
         stream.write(line.line)
         stream.flush()
+    return engine.wait(cid, condition="removed" if args.auto_remove else "not-running")
+
+
+def _run_attached(engine: Any, cid: str, args: argparse.Namespace) -> int:
+    """``run -i`` / ``run -t`` in the foreground: attach to conmon between create and start, relay the
+    caller's stdio (raw terminal with ``-it``), then exit with the container's code."""
+    from berth.engine.container_ops import runtime_context
+    from berth.runtime import attach
+
+    bundle = runtime_context(engine).bundle(cid)
+    size = None
+    if args.tty:
+        size = attach.window_size(sys.stdout.fileno()) or attach.window_size(sys.stdin.fileno())
+    socks: list = []
+
+    def on_created(_cid: str) -> None:
+        socks.append(attach.connect(bundle))
+        if size:
+            try:
+                pid = int((bundle / "pidfile").read_text().strip())
+            except (OSError, ValueError):
+                pid = 0
+            if not (pid and attach.resize_before_start(pid, *size)):
+                attach.resize(bundle, *size)
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        engine.start(cid, on_created=on_created)
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    with socks[0] as sock:
+        detached = attach.attach_streams(sock, bundle, stdin=args.interactive, tty=args.tty)
+    if detached:
+        return 0  # ctrl-p ctrl-q: the container keeps running
     return engine.wait(cid, condition="removed" if args.auto_remove else "not-running")
 
 

@@ -11,8 +11,12 @@ the user's passwd entry when the environment does not carry one.
 
 Standard streams are captured (``capture=True``) or inherited from the
 caller (the CLI). Without a terminal the stdin of the process is
-``/dev/null`` unless ``interactive``. A pseudo-terminal (``-t``) needs a
-console socket receiving the pty master from runc: not wired yet, refused.
+``/dev/null`` unless ``interactive``. A pseudo-terminal (``-t``, foreground
+only) is runc's own: without ``--console-socket`` a foreground ``runc exec``
+with ``process.terminal`` allocates the pty in the container, receives its
+master, relays it to runc's stdio, puts the caller's terminal in raw mode
+(restored on exit) and forwards SIGWINCH, which is what ``docker exec -it``
+does. ``-d -t`` would need a console socket: refused.
 
 Exit codes: the process's own (128+N when killed by signal N, as runc
 reports it); a process that could not start raises ``ExecFailed`` with
@@ -124,7 +128,20 @@ def build_process(ctx: RuntimeContext, cid: str, opts: ExecOptions) -> dict[str,
     }
     if init.get("rlimits"):
         process["rlimits"] = init["rlimits"]
+    if opts.tty:  # runc sizes the pty before the process starts (its own resize comes later: a race)
+        rows, cols = _caller_size() or (24, 80)
+        process["consoleSize"] = {"height": rows, "width": cols}
     return process
+
+
+def _caller_size() -> tuple[int, int] | None:
+    from berth.runtime.attach import window_size
+
+    for fd in (0, 1, 2):
+        size = window_size(fd)
+        if size:
+            return size
+    return None
 
 
 def _init_process(ctx: RuntimeContext, cid: str) -> dict[str, Any]:
@@ -138,9 +155,9 @@ def _init_process(ctx: RuntimeContext, cid: str) -> dict[str, Any]:
 def run_exec(ctx: RuntimeContext, cid: str, opts: ExecOptions, *, capture: bool = True,
              stdin: bytes | None = None) -> ExecResult:
     """Run the exec and wait for it (or, ``detach``, only for its start)."""
-    if opts.tty:
-        raise InvalidArgument("exec: -t (pseudo-TTY) is not supported yet; run without -t "
-                              "(-i alone keeps stdin open)", container=cid)
+    if opts.tty and opts.detach:
+        raise InvalidArgument("exec: -d with -t (a detached pseudo-TTY) is not supported; "
+                              "use -d without -t", container=cid)
     running_pid(ctx, cid)
     process = build_process(ctx, cid, opts)
     bundle = ctx.bundle(cid)
@@ -169,6 +186,8 @@ def _run(args: list[str], pidfile: Path, opts: ExecOptions, *, capture: bool, st
                 err.seek(0)
                 _raise_start_failure(err.read(), cid, proc.returncode)
         return ExecResult(0, pid=pid)
+    if opts.tty and (capture or not any(os.isatty(fd) for fd in (0, 1, 2))):
+        return _run_in_pty(args, pidfile, opts, capture=capture, stdin=stdin, cid=cid)
     if stdin is not None:
         stdin_arg: Any = subprocess.PIPE
     elif opts.interactive and not capture:
@@ -182,6 +201,73 @@ def _run(args: list[str], pidfile: Path, opts: ExecOptions, *, capture: bool, st
     if pid == 0:  # the pid file is written once the process runs: no file, runc's own failure
         _raise_start_failure(proc.stderr or b"", cid, proc.returncode)
     return ExecResult(proc.returncode, proc.stdout or b"", proc.stderr or b"", pid)
+
+
+def _run_in_pty(args: list[str], pidfile: Path, opts: ExecOptions, *, capture: bool, stdin: bytes | None,
+                cid: str) -> ExecResult:
+    """``exec -t`` with no terminal among the caller's stdio (pipes, the API): a foreground ``runc exec``
+    needs a host console, so give it one (a raw pty whose master we relay), as ``script`` would."""
+    import fcntl
+    import select
+    import struct
+    import termios
+    import tty
+
+    master, slave = os.openpty()
+    try:
+        tty.setraw(slave, termios.TCSANOW)  # no echo of what we type before runc sets it raw itself
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    except BaseException:
+        os.close(master)
+        raise
+    finally:
+        os.close(slave)
+    assert proc.stderr is not None
+    err_fd = proc.stderr.fileno()
+    in_fd = 0 if (stdin is None and opts.interactive and not capture) else None
+    out, err = bytearray(), bytearray()
+    try:
+        if stdin:
+            os.write(master, stdin)  # small inputs (the API); larger ones would need the select loop
+        readers = {master, err_fd} | ({in_fd} if in_fd is not None else set())
+        while master in readers or err_fd in readers:
+            ready, _, _ = select.select(list(readers), [], [])
+            for fd in ready:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:  # EIO: every slave end is closed, runc has exited
+                    data = b""
+                if fd == in_fd:
+                    if not data:
+                        readers.discard(fd)
+                        data = b"\x04"  # end of input: the terminal's EOF character
+                    os.write(master, data)
+                    continue
+                if not data:
+                    readers.discard(fd)
+                elif fd == err_fd:
+                    err += data
+                elif capture:
+                    out += data
+                else:
+                    _write_all(1, data)
+    finally:
+        os.close(master)
+        proc.stderr.close()
+        proc.wait()
+    if not capture and err and _read_pid(pidfile):
+        _write_all(2, bytes(err))
+    pid = _read_pid(pidfile)
+    if pid == 0:
+        _raise_start_failure(bytes(err), cid, proc.returncode)
+    return ExecResult(proc.returncode, bytes(out), bytes(err), pid)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _read_pid(pidfile: Path) -> int:
