@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import tarfile
 import zlib
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from berth.errors import ArchiveError, DigestMismatch, InvalidArgument, UnsafeLayer
 from berth.reference import Digest, Reference
 from berth.store import LayerRef, Store
+
+if TYPE_CHECKING:
+    from berth.archive.streams import PendingLayer
+    from berth.store.leases import Lease
 
 # Local copies of the few media types needed (berth.distribution is not imported here).
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -68,3 +72,20 @@ def unpack_layer(store: Store, diff_id: Digest, stream: BinaryIO, what: str) -> 
         raise ArchiveError(f"{what}: {exc}", layer=what) from exc
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise ArchiveError(f"{what}: corrupt layer tar: {exc}", layer=what) from exc
+
+
+def publish_layer(store: Store, lease: Lease, pending: PendingLayer, plain: BinaryIO, what: str) -> LayerRef:
+    """Claim a compressed-but-uncommitted layer, unpack ``plain`` (rewound) if the store lacks it,
+    commit its blob (or drop a duplicate), and return its LayerRef (import and commit share this)."""
+    try:
+        store.claim(lease, blobs=[pending.blob], layers=[pending.diff_id])
+        if not store.layers.has(pending.diff_id):
+            plain.seek(0)
+            unpack_layer(store, pending.diff_id, plain, what)
+        if store.blobs.has(pending.blob):
+            pending.abort()
+        else:
+            pending.commit()
+    finally:
+        pending.abort()  # no-op once committed
+    return LayerRef(pending.diff_id, pending.blob, DOCKER_LAYER_GZIP, pending.size)

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from berth.archive.changes import apply_changes
-from berth.archive.common import DOCKER_LAYER_GZIP, DOCKER_MANIFEST, schema2_manifest, tag_key, unpack_layer
+from berth.archive.common import DOCKER_MANIFEST, publish_layer, schema2_manifest, tag_key
 from berth.archive.streams import PendingLayer, compress_layer, open_plain
 from berth.errors import ArchiveError, InvalidArgument
 from berth.ioutil import read_full
 from berth.reference import Digest, Platform
-from berth.store import ImageRecord, LayerRef, Store
+from berth.store import ImageRecord, Store
 
 _BLOCK = 512
 
@@ -44,18 +44,7 @@ def import_rootfs(store: Store, source: Path, ref: str | None, changes: list[str
     comment = message or "Imported from -"
     with _open_source(store, source) as src, store.lease() as lease:
         pending = _compress(store, src, what)
-        try:
-            store.claim(lease, blobs=[pending.blob], layers=[pending.diff_id])
-            if not store.layers.has(pending.diff_id):
-                src.seek(0)
-                unpack_layer(store, pending.diff_id, src, what)
-            if store.blobs.has(pending.blob):
-                pending.abort()
-            else:
-                pending.commit()
-        finally:
-            pending.abort()  # no-op once committed
-        layer = LayerRef(pending.diff_id, pending.blob, DOCKER_LAYER_GZIP, pending.size)
+        layer = publish_layer(store, lease, pending, src, what)
 
         created = rfc3339_now()
         plat = Platform.host()

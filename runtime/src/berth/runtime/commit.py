@@ -48,9 +48,9 @@ def commit_container(ctx: RuntimeContext, store: Store, cid: str, *, repo: str |
         DOCKER_LAYER_GZIP,
         DOCKER_MANIFEST,
         GZIP_LAYER_TYPES,
+        publish_layer,
         schema2_manifest,
         tag_key,
-        unpack_layer,
     )
     from berth.archive.streams import compress_layer
     from berth.layers import write_layer_tar
@@ -81,18 +81,7 @@ def commit_container(ctx: RuntimeContext, store: Store, cid: str, *, repo: str |
                 _drop_entries(tar, stubs, store)
             tar.seek(0)
             pending = compress_layer(store, tar)
-            try:
-                store.claim(lease, blobs=[pending.blob], layers=[pending.diff_id])
-                if not store.layers.has(pending.diff_id):
-                    tar.seek(0)
-                    unpack_layer(store, pending.diff_id, tar, f"layer of container {cid[:12]}")
-                if store.blobs.has(pending.blob):
-                    pending.abort()
-                else:
-                    pending.commit()
-            finally:
-                pending.abort()  # no-op once committed
-            layers.append(LayerRef(pending.diff_id, pending.blob, DOCKER_LAYER_GZIP, pending.size))
+            layers.append(publish_layer(store, lease, pending, tar, f"layer of container {cid[:12]}"))
 
         config_raw = json.dumps(_image_config(base_cfg, config_section, record, layers, empty=empty,
                                               message=message, author=author),
