@@ -17,7 +17,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from rtkit import mounts_under
+from nethost import ClientHost, client_host_ns
+from rtkit import isolated_network_config, mounts_under, network_leftovers
 
 from berth.engine import Engine
 from berth.engine import container_ops as co
@@ -66,8 +67,23 @@ def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def rt(tmp_path: Path, busybox_tar: Path) -> Iterator[Engine]:
-    """An engine root holding the image ``busybox``."""
+def client_host() -> Iterator[ClientHost]:
+    """Another machine: a network namespace linked to this host by a veth (``nethost``)."""
+    with client_host_ns() as host:
+        yield host
+
+
+@pytest.fixture
+def firewall_backend() -> str:
+    """The ``rt`` engine's firewall backend; parametrize this name to run a test on each."""
+    return "auto"
+
+
+@pytest.fixture
+def rt(tmp_path: Path, busybox_tar: Path, firewall_backend: str) -> Iterator[Engine]:
+    """An engine root holding the image ``busybox``, with networking of its own (``rtkit``)."""
+    isolated_network_config(tmp_path / "root", **({"firewall-backend": firewall_backend}
+                                                  if firewall_backend != "auto" else {}))
     engine = Engine(root=tmp_path / "root")
     engine.import_image(busybox_tar, "busybox")
     yield engine
@@ -76,6 +92,8 @@ def rt(tmp_path: Path, busybox_tar: Path) -> Iterator[Engine]:
     assert mounts_under(engine.paths.root) == []
     runc_root = engine.paths.run_dir / "runc"
     assert not runc_root.exists() or list(runc_root.iterdir()) == []
+    assert network_leftovers(engine) == []
+    engine.networks.shutdown()  # bridges, firewall table, resolver of this root
 
 
 

@@ -96,14 +96,14 @@ def test_unknown_user_fails_start_clearly(rt) -> None:
         co.start(rt, cid)
 
 
-def test_bind_mount_and_loopback_only_network(rt, tmp_path: Path) -> None:
+def test_bind_mount_and_none_network(rt, tmp_path: Path) -> None:
     host = tmp_path / "data"
     host.mkdir()
     (host / "in.txt").write_text("from host\n")
     cid, code = run(rt, "sh", "-c", "cat /data/in.txt; echo back > /data/out.txt; ls /sys/class/net",
-                    mounts=(Mount(type="bind", source=str(host), target="/data"),))
+                    mounts=(Mount(type="bind", source=str(host), target="/data"),), network="none")
     assert code == 0
-    assert output(rt, cid).splitlines() == ["from host", "lo"]
+    assert output(rt, cid).splitlines() == ["from host", "lo"]  # --network none: loopback only
     assert (host / "out.txt").read_text() == "back\n"
     mounts = co.inspect(rt, cid)["Mounts"]
     assert mounts == [{"Type": "bind", "Source": str(host), "Destination": "/data", "Mode": "", "RW": True,

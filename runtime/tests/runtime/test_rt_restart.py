@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from rtkit import mounts_under, output
+from rtkit import mounts_under, output, simulate_reboot, until
 
 from berth.containers import ContainerSpec
 from berth.containers.spec import RestartPolicy
@@ -33,16 +31,6 @@ def _start(rt, policy: str, *cmd: str, retries: int = 0, name: str | None = None
 def _state(rt, cid: str) -> dict:
     info = co.inspect(rt, cid)
     return {**info["State"], "RestartCount": info["RestartCount"]}
-
-
-def _until(pred, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _restarter_alive(rt, cid: str) -> bool:
@@ -77,7 +65,7 @@ def test_should_restart_follows_moby(policy, retries, code, manual, count, expec
 # -- on exit -------------------------------------------------------------------------
 def test_on_failure_2_restarts_exactly_twice_then_stays_exited(rt) -> None:
     cid = _start(rt, "on-failure", "sh", "-c", "echo try; exit 1", retries=2)
-    _until(lambda: (s := _state(rt, cid))["Status"] == "exited" and s["RestartCount"] == 2, what="2 restarts")
+    until(lambda: (s := _state(rt, cid))["Status"] == "exited" and s["RestartCount"] == 2, what="2 restarts")
     time.sleep(1.0)  # a third restart would come after 0.4 s
     st = _state(rt, cid)
     assert (st["Status"], st["ExitCode"], st["RestartCount"], st["Restarting"]) == ("exited", 1, 2, False)
@@ -97,7 +85,7 @@ def test_on_failure_does_not_restart_after_exit_0(rt) -> None:
 @pytest.mark.parametrize("policy", ["always", "unless-stopped"])
 def test_restarts_until_stopped_then_stays_stopped(rt, policy: str) -> None:
     cid = _start(rt, policy, "sh", "-c", "echo up; sleep 0.2")
-    _until(lambda: _state(rt, cid)["RestartCount"] >= 2, timeout=10, what="2 restarts")
+    until(lambda: _state(rt, cid)["RestartCount"] >= 2, timeout=10, what="2 restarts")
     assert output(rt, cid).count("up\n") >= 2
     co.stop(rt, cid, timeout=1)
     st = _state(rt, cid)
@@ -129,7 +117,7 @@ def test_stop_or_kill_cancels_a_pending_restart(rt, how: str) -> None:
     pid = _state(rt, cid)["Pid"]
     assert pid > 0
     os.kill(pid, signal.SIGKILL)  # dies on its own: not a manual stop, so the policy applies
-    st = _until(lambda: (s := _state(rt, cid))["Status"] == "restarting" and s, what="restarting")
+    st = until(lambda: (s := _state(rt, cid))["Status"] == "restarting" and s, what="restarting")
     assert st["Running"] is True and st["Restarting"] is True and st["Pid"] == 0 and st["RestartCount"] == 1
     assert _restarter_alive(rt, cid)
     assert [r["State"] for r in co.ps(rt, all=True)] == ["restarting"]
@@ -146,7 +134,7 @@ def test_stop_or_kill_cancels_a_pending_restart(rt, how: str) -> None:
 def test_rm_force_during_a_pending_restart(rt) -> None:
     cid = _start(rt, "always", "sh", "-c", "exit 3")
     _slow_backoff(rt, cid, 15.0)
-    _until(lambda: _state(rt, cid)["Status"] == "restarting" and _restarter_alive(rt, cid), what="restarting")
+    until(lambda: _state(rt, cid)["Status"] == "restarting" and _restarter_alive(rt, cid), what="restarting")
     data = json.loads((rt.paths.run_dir / "restart" / f"{cid}.json").read_text())
     co.rm(rt, cid, force=True)
     assert not is_alive(data["pid"], data["started"])
@@ -161,28 +149,6 @@ def test_rm_flag_never_restarts(rt) -> None:
 
 
 # -- boot restore ------------------------------------------------------------------------
-def _simulate_reboot(rt, cids: list[str]) -> None:
-    """What a reboot does to running containers: monitors and processes killed (no exit hook runs),
-    mounts gone, /run cleared, cgroups gone."""
-    ctx = co.runtime_context(rt)
-    for cid in cids:
-        st = ctx.containers.state(cid)
-        conmon = int((ctx.bundle(cid) / "conmon.pid").read_text())
-        assert st.Pid > 0 and conmon > 0  # never os.kill(0, ...): that is our own process group
-        os.kill(conmon, signal.SIGKILL)  # the monitor first, so no exit hook runs
-        _until(lambda conmon=conmon: not Path(f"/proc/{conmon}").exists()
-               or "Z" in Path(f"/proc/{conmon}/stat").read_text().rsplit(")", 1)[1].split()[0], what="conmon")
-        os.kill(st.Pid, signal.SIGKILL)
-        _until(lambda st=st: not is_alive(st.Pid, st.PidStartTime), what="container death")
-    for cid in cids:
-        subprocess.run(["umount", "-l", str(ctx.rootfs(cid))], check=False, capture_output=True)
-        for cg in Path("/sys/fs/cgroup").glob(f"*/berth/{cid}"):
-            with contextlib.suppress(OSError):
-                cg.rmdir()
-    subprocess.run(["rm", "-rf", str(rt.paths.run_dir)], check=True)
-    assert mounts_under(rt.paths.root) == []
-
-
 def test_simulated_reboot_then_restore(rt) -> None:
     loop = ("sh", "-c", "echo boot; exec sleep 1000")
     always = _start(rt, "always", *loop, name="always")
@@ -193,7 +159,7 @@ def test_simulated_reboot_then_restore(rt) -> None:
     never = _start(rt, "no", *loop, name="never")
     co.stop(rt, unless_stopped, timeout=0)
     co.stop(rt, always_stopped, timeout=0)
-    _simulate_reboot(rt, [always, unless, on_failure, never])
+    simulate_reboot(rt, [always, unless, on_failure, never])
 
     acts = restore_engine(rt)
     by = {}
@@ -218,7 +184,7 @@ def test_simulated_reboot_then_restore(rt) -> None:
 
 def test_restore_cli_prints_a_line_per_container(rt) -> None:
     cid = _start(rt, "always", "sh", "-c", "exec sleep 1000", name="svc")
-    _simulate_reboot(rt, [cid])
+    simulate_reboot(rt, [cid])
     proc = subprocess.run([sys.executable, "-m", "berth.cli.main", "--root", str(rt.paths.root), "system", "restore"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

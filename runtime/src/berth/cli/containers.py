@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from berth.cli.output import human_age, print_json, table
+from berth.cli.output import each, human_age, ports_text, print_json, table
 from berth.errors import BerthError
 
 
@@ -60,19 +60,6 @@ def register(sub: Any) -> None:
     sp = add("top", cmd_top, "show the processes of a running container")
     sp.add_argument("--format", choices=["table", "json"], default="table")
     sp.add_argument("container")
-
-
-def _each(refs: list[str], action: Any) -> int:
-    """Docker's multi-target convention: act on each, print it, report errors, exit 1 if any failed."""
-    rc = 0
-    for ref in refs:
-        try:
-            action(ref)
-            print(ref)
-        except BerthError as exc:
-            print(f"Error: {exc}", file=sys.stderr)
-            rc = 1
-    return rc
 
 
 def _create(engine: Any, args: argparse.Namespace) -> str:
@@ -149,11 +136,11 @@ def _run_attached(engine: Any, cid: str, args: argparse.Namespace) -> int:
 
 
 def cmd_start(engine: Any, args: argparse.Namespace) -> int:
-    return _each(args.containers, engine.start)
+    return each(args.containers, engine.start)
 
 
 def cmd_stop(engine: Any, args: argparse.Namespace) -> int:
-    return _each(args.containers, lambda ref: engine.stop(ref, args.timeout))
+    return each(args.containers, lambda ref: engine.stop(ref, args.timeout))
 
 
 def cmd_restart(engine: Any, args: argparse.Namespace) -> int:
@@ -161,15 +148,15 @@ def cmd_restart(engine: Any, args: argparse.Namespace) -> int:
         engine.stop(ref, args.timeout)
         engine.start(ref)
 
-    return _each(args.containers, restart)
+    return each(args.containers, restart)
 
 
 def cmd_kill(engine: Any, args: argparse.Namespace) -> int:
-    return _each(args.containers, lambda ref: engine.kill(ref, args.signal))
+    return each(args.containers, lambda ref: engine.kill(ref, args.signal))
 
 
 def cmd_rm(engine: Any, args: argparse.Namespace) -> int:
-    return _each(args.containers, lambda ref: engine.remove_container(ref, force=args.force, volumes=args.volumes))
+    return each(args.containers, lambda ref: engine.remove_container(ref, force=args.force, volumes=args.volumes))
 
 
 def cmd_ps(engine: Any, args: argparse.Namespace) -> int:
@@ -186,7 +173,7 @@ def cmd_ps(engine: Any, args: argparse.Namespace) -> int:
         command = r["Command"] if args.no_trunc or len(r["Command"]) <= 22 else r["Command"][:21] + "…"
         created = datetime.fromtimestamp(r["Created"], UTC).isoformat()
         body.append([r["Id"] if args.no_trunc else r["Id"][:12], r["Image"], f'"{command}"', human_age(created),
-                     r["Status"], ", ".join(r.get("Ports") or []), ",".join(n.lstrip("/") for n in r["Names"])])
+                     r["Status"], ports_text(r.get("Ports") or []), ",".join(n.lstrip("/") for n in r["Names"])])
     table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], body)
     return 0
 

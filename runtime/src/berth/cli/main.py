@@ -15,7 +15,7 @@ from berth.errors import BerthError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from berth.cli import container_tools, containers, images, system, volumes
+    from berth.cli import container_tools, containers, images, networks, system, volumes
 
     p = argparse.ArgumentParser(prog="berth", description="A daemonless container engine (Docker-compatible verbs).")
     p.add_argument("--root", default=os.environ.get("BERTH_ROOT"),
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     container_tools.register(sub)
     system.register(sub)
     volumes.register(sub)
+    networks.register(sub)
     return p
 
 

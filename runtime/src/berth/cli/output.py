@@ -86,3 +86,30 @@ class ProgressRenderer:
             self.out.write("\x1b[2K" + self.lines[key] + "\n")
         self._drawn = len(self.order)
         self.out.flush()
+
+
+def ports_text(ports: list[dict[str, Any]]) -> str:
+    """``docker ps``'s PORTS column: ``0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp``."""
+    out = []
+    for p in ports:
+        if p.get("PublicPort"):
+            out.append(f"{p.get('IP') or '0.0.0.0'}:{p['PublicPort']}->{p['PrivatePort']}/{p['Type']}")
+        else:
+            out.append(f"{p['PrivatePort']}/{p['Type']}")
+    return ", ".join(out)
+
+
+def each(items: list[str], action: Any) -> int:
+    """Docker's multi-target convention: act on each, print it (unless the action returns False),
+    report each failure on stderr, exit 1 if any failed."""
+    from berth.errors import BerthError
+
+    rc = 0
+    for item in items:
+        try:
+            if action(item) is not False:
+                print(item)
+        except BerthError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            rc = 1
+    return rc

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from berth.cli.output import human_size, print_json, table
+from berth.cli.output import each, human_size, print_json, table
 from berth.errors import BerthError, InvalidArgument
 
 
@@ -80,15 +80,7 @@ def cmd_inspect(engine: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_rm(engine: Any, args: argparse.Namespace) -> int:
-    rc = 0
-    for name in args.names:
-        try:
-            if engine.volumes.remove(name, force=args.force):
-                print(name)
-        except BerthError as exc:
-            print(f"Error: {exc}", file=sys.stderr)
-            rc = 1
-    return rc
+    return each(args.names, lambda name: bool(engine.volumes.remove(name, force=args.force)))
 
 
 def cmd_prune(engine: Any, args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from berth.config.network_config import NETWORK_KEYS, NetworkConfig
 from berth.errors import ConfigError
 from berth.fsutil import atomic_write_json
 
@@ -28,7 +29,7 @@ _KNOWN_KEYS = {
     "max-download-attempts",
     "default-runtime",
     "log-opts",
-    "bridge-subnet",
+    *NETWORK_KEYS,
 }
 
 
@@ -39,6 +40,7 @@ class EngineConfig:
     max_concurrent_downloads: int = 3
     max_concurrent_uploads: int = 5
     max_download_attempts: int = 5
+    network: NetworkConfig = field(default_factory=NetworkConfig)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -70,12 +72,14 @@ class EngineConfig:
             max_concurrent_downloads=_pos_int(raw, "max-concurrent-downloads", 3, source),
             max_concurrent_uploads=_pos_int(raw, "max-concurrent-uploads", 5, source),
             max_download_attempts=_pos_int(raw, "max-download-attempts", 5, source),
-            extra={k: v for k, v in raw.items() if k in {"default-runtime", "log-opts", "bridge-subnet"}},
+            network=NetworkConfig.from_dict(raw, source),
+            extra={k: v for k, v in raw.items() if k in {"default-runtime", "log-opts"}},
         )
         return cfg
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.extra)
+        out.update(self.network.to_dict())
         if self.registry_mirrors:
             out["registry-mirrors"] = list(self.registry_mirrors)
         if self.insecure_registries:

@@ -32,7 +32,7 @@ def runtime_context(engine: Engine) -> RuntimeContext:
     """One RuntimeContext per engine (cached on it: it memoises the runtime detection)."""
     ctx = engine.__dict__.get("_runtime_ctx")
     if ctx is None:
-        ctx = RuntimeContext(engine.paths, engine.config.extra.get("default-runtime"))
+        ctx = RuntimeContext(engine.paths, engine.config.extra.get("default-runtime"), engine.config)
         engine.__dict__["_runtime_ctx"] = ctx
     return ctx
 
@@ -85,8 +85,12 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
     resolved: tuple[OCIMount, ...] = tuple(mounts or ())
     views: list[dict[str, Any]] | None = None
 
+    reserved: list[str] = []  # the id whose addresses were leased, to give back if create fails
+
     def build(cid: str, name: str) -> dict[str, Any]:
         config = effective_config(image_cfg, spec, cid, detach=detach)
+        reserved.append(cid)
+        network_settings = ctx.network.reserve(cid, spec.network, ip=spec.ip, aliases=spec.network_aliases)
         command = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
         record = {
             "Id": cid, "Name": f"/{name}", "Image": str(image_id), "ImageRef": spec.image,
@@ -95,6 +99,7 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
             "MountPoints": [m.to_oci() for m in resolved],
             # the image's layers, bottom first: the rootfs must still mount after ``rmi --force``
             "Layers": [str(d) for d in diff_ids],
+            "NetworkSettings": network_settings,
         }
         if views is not None:
             record["Mounts"] = views  # inspect-shaped; what the volumes' usage hook reads
@@ -102,11 +107,18 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
 
     def prepare(cid: str, directory: Path) -> None:
         cfg = json.loads((directory / "config.json").read_text())
-        write_etc_files(directory, cfg["Config"]["Hostname"], dns=list(spec.dns),
-                        extra_hosts=cfg["HostConfig"].get("ExtraHosts"))
+        write_etc_files(directory, cfg["Config"]["Hostname"], **ctx.network.etc_files_inputs(cfg))
+
+    def publish() -> str:
+        try:
+            return ctx.containers.create(spec.name, build, prepare)
+        except BaseException:
+            for cid in reserved:
+                ctx.network.release(cid)
+            raise
 
     if mounts is not None:
-        return ctx.containers.create(spec.name, build, prepare)
+        return publish()
 
     vm.create_bind_sources(planned)
     names = sorted({p.mount.source for p in planned if p.is_volume})
@@ -128,7 +140,7 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
             resolved = (*oci, *tmpfs)
             layer_dirs = [engine.store.layers.diff_dir(d) for d in reversed(diff_ids)]
             vm.copy_up_volumes(engine.volumes, engine.paths, layer_dirs, planned)
-            return ctx.containers.create(spec.name, build, prepare)
+            return publish()
         except BaseException:
             for name in created:  # no partial state: volumes made for this container go with it
                 with contextlib.suppress(Exception):
@@ -175,8 +187,7 @@ def _lookup(engine: Engine, ref: str) -> str:
     return runtime_context(engine).containers.lookup(ref)
 
 
-def start(engine: Engine, ref: str, *, netns_path: str | None = None,
-          on_created: Callable[[str], None] | None = None) -> str:
+def start(engine: Engine, ref: str, *, on_created: Callable[[str], None] | None = None) -> str:
     from berth.reference import Digest
     from berth.runtime.lifecycle import start as start_container
 
@@ -188,7 +199,7 @@ def start(engine: Engine, ref: str, *, netns_path: str | None = None,
         raise ImageNotFound(f"layer {missing[0]} of container {cid[:12]} is missing from the store",
                             layer=str(missing[0]))
     layers = [engine.store.layers.diff_dir(d) for d in reversed(diff_ids)]  # overlay wants top first
-    start_container(ctx, cid, layers, netns_path=netns_path, log_size_max=_log_size_max(engine),
+    start_container(ctx, cid, layers, log_size_max=_log_size_max(engine),
                     on_created=on_created)
     return cid
 
@@ -394,7 +405,38 @@ def rename(engine: Engine, ref: str, new_name: str) -> str:
     ctx = runtime_context(engine)
     cid = ctx.containers.lookup(ref)
     ctx.containers.rename(cid, new_name)
+    if ctx.network.endpoints.read(cid) is not None:
+        ctx.network.refresh()  # its name on user networks changes
     return cid
+
+
+def connect(engine: Engine, ref: str, network: str, *, ip: str | None = None, aliases: tuple[str, ...] = ()) -> str:
+    """``network connect NET CTR``: recorded; wired at once if the container runs."""
+    from berth.locks import file_lock
+    from berth.runtime.liveness import is_alive
+
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    with file_lock(ctx.op_lock(cid)):  # no start or exit in between: running stays running
+        st = ctx.containers.state(cid)
+        ctx.network.connect(cid, network, ip=ip, aliases=aliases, live=is_alive(st.Pid, st.PidStartTime))
+    return cid
+
+
+def disconnect(engine: Engine, ref: str, network: str, *, force: bool = False) -> str:
+    from berth.locks import file_lock
+
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    with file_lock(ctx.op_lock(cid)):
+        ctx.network.disconnect(cid, network, force=force)
+    return cid
+
+
+def port(engine: Engine, ref: str) -> list:
+    """``docker port``: the running container's published ports (``PortRule``s)."""
+    ctx = runtime_context(engine)
+    return ctx.network.port_rules(ctx.containers.lookup(ref))
 
 
 def top(engine: Engine, ref: str) -> dict[str, Any]:

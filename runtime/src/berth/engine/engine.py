@@ -140,6 +140,27 @@ class Engine:
 
         return container_ops.rename(self, ref, new_name)
 
+    @property
+    def networks(self):  # -> berth.network.manager.NetworkManager, imported lazily
+        from berth.engine.container_ops import runtime_context
+
+        return runtime_context(self).network
+
+    def connect(self, ref: str, network: str, **kw: Any) -> str:
+        from berth.engine import container_ops
+
+        return container_ops.connect(self, ref, network, **kw)
+
+    def disconnect(self, ref: str, network: str, **kw: Any) -> str:
+        from berth.engine import container_ops
+
+        return container_ops.disconnect(self, ref, network, **kw)
+
+    def port(self, ref: str) -> list:
+        from berth.engine import container_ops
+
+        return container_ops.port(self, ref)
+
     def top(self, ref: str) -> dict[str, Any]:
         from berth.engine import container_ops
 
@@ -315,7 +336,24 @@ class Engine:
         report = check_store(self.store, repair=repair)
         report.problems.extend(Problem(**p) for p in self.volumes.check(repair=repair))
         report.problems.extend(Problem(**p) for p in check_engine(self, repair=repair))
+        report.problems.extend(Problem(**p) for p in self._check_network(repair))
         return report
+
+    def _check_network(self, repair: bool) -> list[dict[str, Any]]:
+        from berth.network.check import check_network
+        from berth.runtime.errors import ContainerNotFound
+        from berth.runtime.liveness import is_alive
+
+        mgr = self.networks
+
+        def running(cid: str) -> bool:
+            try:
+                st = mgr.containers.state(cid)
+            except ContainerNotFound:
+                return False
+            return is_alive(st.Pid, st.PidStartTime)
+
+        return check_network(mgr, running, repair)
 
     def system_df(self) -> dict[str, Any]:
         from berth.engine.image_views import disk_usage

@@ -9,20 +9,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from berth.paths import Paths
 from berth.runtime.driver import RuncDriver, detect_runtime
 from berth.state import ContainerStore
+
+if TYPE_CHECKING:
+    from berth.config import EngineConfig
+    from berth.network.manager import NetworkManager
 
 
 @dataclass
 class RuntimeContext:
     paths: Paths
     preferred_runtime: str | None = None
+    #: the engine's config when it has one in hand; else read from the root (the exit hook)
+    given_config: EngineConfig | None = None
 
     @cached_property
     def containers(self) -> ContainerStore:
         return ContainerStore(self.paths)
+
+    @cached_property
+    def config(self) -> EngineConfig:
+        from berth.config import EngineConfig
+
+        return self.given_config or EngineConfig.load(self.paths.config_file)
+
+    @cached_property
+    def network(self) -> NetworkManager:
+        """Networking of containers (``berth.network``): attach at start, detach at exit and rm."""
+        from berth.network.manager import NetworkManager
+
+        return NetworkManager(self.paths, self.config.network, self.containers)
 
     @cached_property
     def driver(self) -> RuncDriver:

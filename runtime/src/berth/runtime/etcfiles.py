@@ -13,18 +13,32 @@ FALLBACK_DNS = ("8.8.8.8", "8.8.4.4")
 ETC_FILES = ("hosts", "hostname", "resolv.conf")
 
 
-def hosts_file(hostname: str, extra_hosts: list[str] | None = None) -> str:
-    lines = [
-        "127.0.0.1\tlocalhost",
-        "::1\tlocalhost ip6-localhost ip6-loopback",
-        "fe00::0\tip6-localnet",
-        "ff00::0\tip6-mcastprefix",
-        "ff02::1\tip6-allnodes",
-        "ff02::2\tip6-allrouters",
-    ]
+HOST_HOSTS = Path("/etc/hosts")
+
+
+def hosts_file(hostname: str, extra_hosts: list[str] | None = None, *, address: str | None = None,
+               host_network: bool = False) -> str:
+    """Docker's container /etc/hosts: localhost entries, ``--add-host`` entries, then the
+    container's own address and hostname; with ``--network host``, the host's file instead."""
+    if host_network:
+        try:
+            lines = HOST_HOSTS.read_text().splitlines()
+        except OSError:
+            lines = ["127.0.0.1\tlocalhost"]
+    else:
+        lines = [
+            "127.0.0.1\tlocalhost",
+            "::1\tlocalhost ip6-localhost ip6-loopback",
+            "fe00::0\tip6-localnet",
+            "ff00::0\tip6-mcastprefix",
+            "ff02::1\tip6-allnodes",
+            "ff02::2\tip6-allrouters",
+        ]
     for entry in extra_hosts or []:
         name, _, ip = entry.partition(":")
         lines.append(f"{ip}\t{name}")
+    if address:
+        lines.append(f"{address}\t{hostname}")
     return "\n".join(lines) + "\n"
 
 
@@ -54,9 +68,33 @@ def resolv_conf(dns: list[str] | None = None, *, host: Path = HOST_RESOLV, upstr
     return "\n".join(kept) + "\n"
 
 
+def resolver_conf(resolver: str, *, host: Path = HOST_RESOLV) -> str:
+    """On a user network: the engine's resolver (names of containers, then upstream) is the only
+    nameserver; the host's search domains and options are kept (Docker's embedded DNS does the same)."""
+    try:
+        text = host.read_text()
+    except OSError:
+        text = ""
+    kept = [ln for ln in text.splitlines() if ln.split()[:1] in (["search"], ["domain"], ["options"])]
+    return "\n".join([f"nameserver {resolver}", *kept]) + "\n"
+
+
 def write_etc_files(directory: Path, hostname: str, *, dns: list[str] | None = None,
-                    extra_hosts: list[str] | None = None) -> None:
+                    extra_hosts: list[str] | None = None, address: str | None = None,
+                    resolver: str | None = None, host_network: bool = False) -> None:
+    """``address``: the container's own (primary) address; ``resolver``: the engine's resolver on
+    its user network (``--dns`` servers are then its upstreams); ``host_network``: the host's
+    files, as ``--network host`` sees the host's loopback resolvers."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "hostname").write_text(hostname + "\n")
-    (directory / "hosts").write_text(hosts_file(hostname, extra_hosts))
-    (directory / "resolv.conf").write_text(resolv_conf(dns))
+    (directory / "hosts").write_text(hosts_file(hostname, extra_hosts, address=address, host_network=host_network))
+    if resolver:
+        conf = resolver_conf(resolver)
+    elif host_network and not dns:
+        try:
+            conf = HOST_RESOLV.read_text()
+        except OSError:
+            conf = resolv_conf(dns)
+    else:
+        conf = resolv_conf(dns)
+    (directory / "resolv.conf").write_text(conf)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from berth.containers.spec import ContainerSpec, Mount
+from berth.containers.spec import ContainerSpec, Mount, PortBinding
 
 
 def _bind_string(m: Mount) -> str:
@@ -46,12 +46,19 @@ def _mount_entry(m: Mount) -> dict[str, Any]:
     return entry
 
 
+def _host_port(p: PortBinding) -> str:
+    """"" (random), "8080", or Docker's "8000-8010" (a free one of the range is picked at start)."""
+    if not p.host_port:
+        return ""
+    return f"{p.host_port}-{p.host_port_end}" if p.host_port_end else str(p.host_port)
+
+
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
     """The ``HostConfig`` section of the record."""
     ports: dict[str, list[dict[str, str]]] = {}
     for p in spec.ports:
         ports.setdefault(f"{p.container_port}/{p.protocol}", []).append(
-            {"HostIp": p.host_ip, "HostPort": str(p.host_port) if p.host_port else ""})
+            {"HostIp": p.host_ip, "HostPort": _host_port(p)})
     # -v and --tmpfs (Mount.create_host_path True) vs --mount (False), as Docker keeps them apart;
     # an anonymous -v /path is in Config.Volumes, and every volume's final name is in the record's Mounts
     flags = [m for m in spec.mounts if m.create_host_path]

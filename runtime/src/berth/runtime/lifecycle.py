@@ -37,8 +37,8 @@ def exit_command(ctx: RuntimeContext, cid: str) -> tuple[str, ...]:
     return (sys.executable, "-m", "berth.runtime.exit_hook", str(ctx.paths.root), cid, ctx.driver.name)
 
 
-def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_path: str | None = None,
-          log_size_max: int = -1, on_created: Callable[[str], None] | None = None) -> ContainerState:
+def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, log_size_max: int = -1,
+          on_created: Callable[[str], None] | None = None) -> ContainerState:
     """Mount, build the OCI spec, hand the container to conmon, ``runtime start``. No-op if running.
 
     A start by the restart policy (``restart.policy_restart`` set, by the restarter) happens only
@@ -62,7 +62,7 @@ def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_pa
         if by_policy is None:
             restart.forget(ctx, cid)
         try:
-            pid, conmon_pid = _launch(ctx, cid, layer_dirs, netns_path, log_size_max, on_created)
+            pid, conmon_pid = _launch(ctx, cid, layer_dirs, log_size_max, on_created)
         except BaseException as exc:
             _release_runtime(ctx, cid)
             with ctx.containers.editing_state(cid) as failed:
@@ -81,8 +81,8 @@ def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, netns_pa
         return st
 
 
-def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], netns_path: str | None,
-            log_size_max: int, on_created: Callable[[str], None] | None = None) -> tuple[int, int]:
+def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_max: int,
+            on_created: Callable[[str], None] | None = None) -> tuple[int, int]:
     from berth.containers.users import lookup_user
     from berth.fsutil import atomic_write_json
     from berth.runtime import monitor
@@ -101,6 +101,7 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], netns_pat
         init = find_init_binary()
         if init is None:
             raise InvalidContainerConfig("--init needs tini on the host (apt-get install tini)")
+    netns_path = ctx.network.attach(cid, record)  # namespace, links, ports, DNS; undone by _release_runtime
     spec = build_spec(SpecInputs(
         cid, cfg, hc, rootfs, lookup_user(rootfs, cfg.get("User")), ctx.containers.dir(cid),
         tuple(OCIMount.from_oci(m) for m in record.get("MountPoints") or []), netns_path, init))
@@ -128,8 +129,9 @@ def _start_error_code(message: str) -> int:
 
 
 def _release_runtime(ctx: RuntimeContext, cid: str) -> None:
-    """Forget the runtime's state and unmount; idempotent."""
+    """Forget the runtime's state, unwire the network, unmount; idempotent."""
     ctx.driver.delete(cid, force=True)
+    ctx.network.detach(cid)
     unmount_rootfs(ctx.rootfs(cid))
 
 
@@ -369,6 +371,8 @@ def remove(ctx: RuntimeContext, cid: str, *, force: bool = False, keep_exit_file
         rmtree(ctx.bundle(cid))
         if not keep_exit_file:
             ctx.exit_file(cid).unlink(missing_ok=True)
+        record = ctx.containers.config(cid)
         ctx.containers.remove(cid)
+        ctx.network.release(cid, record)  # its addresses (after the record: a crash keeps them, check frees them)
     with contextlib.suppress(OSError):
         os.unlink(lock)

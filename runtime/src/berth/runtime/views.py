@@ -105,7 +105,7 @@ def inspect_view(ctx: RuntimeContext, cid: str) -> dict[str, Any]:
         "HostConfig": record.get("HostConfig", {}),
         "Mounts": mounts_view(ctx, record),
         "Config": record.get("Config", {}),
-        "NetworkSettings": record.get("NetworkSettings", {}),
+        "NetworkSettings": ctx.network.settings_view(cid, record, st.Running),
     }
 
 
@@ -123,7 +123,8 @@ def ps_row(ctx: RuntimeContext, cid: str) -> dict[str, Any]:
         "Created": int(_unix(record.get("Created", ""))),
         "State": st.Status,
         "Status": status_text(st),
-        "Ports": [],
+        "Ports": [{"IP": r.host_ip or "0.0.0.0", "PrivatePort": r.container_port, "PublicPort": r.host_port,
+                   "Type": r.proto} for r in ctx.network.port_rules(cid)] if st.Running else [],
         "Labels": cfg.get("Labels") or {},
         "Mounts": mounts_view(ctx, record),
     }

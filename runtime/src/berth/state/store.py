@@ -155,9 +155,8 @@ class ContainerStore:
             if self._name_owner(bare) != cid:  # (a claim of its own is left over from a cut-short rename)
                 self._claim_name(bare, cid)
             try:
-                config = self.config(cid)
-                config["Name"] = f"/{bare}"
-                atomic_write_json(self.dir(cid) / "config.json", config)
+                with self.editing_config(cid) as config:
+                    config["Name"] = f"/{bare}"
             except BaseException:
                 self._release_name(bare, cid)
                 raise
@@ -189,6 +188,17 @@ class ContainerStore:
         if data is None:
             raise ContainerNotFound(f"No such container: {cid}", container=cid)
         return ContainerState.from_dict(data)
+
+    @contextmanager
+    def editing_config(self, cid: str) -> Iterator[dict[str, Any]]:
+        """Read-modify-write config.json (network connect/disconnect) under the container's
+        config flock; rename takes it too, inside the names lock."""
+        if not self.dir(cid).is_dir():
+            raise ContainerNotFound(f"No such container: {cid}", container=cid)
+        with file_lock(self.dir(cid) / "config.lock"):
+            config = self.config(cid)
+            yield config
+            atomic_write_json(self.dir(cid) / "config.json", config)
 
     @contextmanager
     def editing_state(self, cid: str) -> Iterator[ContainerState]:
