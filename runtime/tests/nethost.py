@@ -14,9 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-
-def sh(*cmd: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=timeout)
+import netkit
 
 
 @dataclass
@@ -24,13 +22,13 @@ class ClientHost:
     """Another machine on the host's network: ``host_addr`` is one of the host's own addresses
     (not loopback), ``addr`` the client's."""
 
-    ns: str
+    ns: netkit.Netns
     host_if: str
     host_addr: str
     addr: str
 
     def run(self, *cmd: str, check: bool = False, timeout: float = 20) -> subprocess.CompletedProcess:
-        return sh("ip", "netns", "exec", self.ns, *cmd, check=check, timeout=timeout)
+        return self.ns.run(*cmd, check=check, timeout=timeout)
 
     def fetch(self, url: str, timeout: int = 3) -> str | None:
         """GET ``url`` from this machine (Python's urllib: busybox wget -T crashes)."""
@@ -41,7 +39,7 @@ class ClientHost:
 
 
 def _free_subnet() -> ipaddress.IPv4Network:
-    routes = sh("ip", "-4", "route", "show").stdout
+    routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True, check=True).stdout
     for _ in range(100):
         net = ipaddress.IPv4Network(f"10.252.{secrets.randbelow(250)}.0/24")
         if str(net.network_address)[:-1] not in routes:
@@ -51,22 +49,12 @@ def _free_subnet() -> ipaddress.IPv4Network:
 
 @contextmanager
 def client_host_ns() -> Iterator[ClientHost]:
-    name = f"bc{secrets.token_hex(3)}"
     net = _free_subnet()
     host_addr, addr = str(net.network_address + 1), str(net.network_address + 2)
-    host_if = f"{name}h"
-    sh("ip", "netns", "add", name)
-    try:
-        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", name)
-        sh("ip", "addr", "add", f"{host_addr}/24", "dev", host_if)
-        sh("ip", "link", "set", host_if, "up")
-        for cmd in (("ip", "link", "set", "lo", "up"), ("ip", "addr", "add", f"{addr}/24", "dev", "eth0"),
-                    ("ip", "link", "set", "eth0", "up"), ("ip", "route", "add", "default", "via", host_addr)):
-            sh("ip", "netns", "exec", name, *cmd)
-        yield ClientHost(name, host_if, host_addr, addr)
-    finally:
-        sh("ip", "link", "del", host_if, check=False)
-        sh("ip", "netns", "del", name, check=False)
+    with netkit.netns("bc") as ns:
+        host_if, _ = netkit.veth(None, ns, f"{host_addr}/24", f"{addr}/24", b_name="eth0")
+        netkit.route(ns, "default", host_addr)
+        yield ClientHost(ns, host_if, host_addr, addr)  # the veth goes with the namespace
 
 
 def http_get(url: str, timeout: float = 2.0) -> str | None:

@@ -23,7 +23,8 @@ def _run(rt, cmd, **kw) -> str:
     return cid
 
 
-def test_published_port_reachable_from_loopback_host_address_and_another_machine(rt, client_host):
+@pytest.mark.parametrize("firewall_backend", ["nftables", "iptables"])
+def test_published_port_reachable_from_loopback_host_address_and_another_machine(rt, client_host, firewall_backend):
     port = free_port()
     cid = _run(rt, httpd_cmd(), name="web", ports=(PortBinding(80, host_port=port),))
     body = wait_http(f"http://127.0.0.1:{port}/")
@@ -36,7 +37,8 @@ def test_published_port_reachable_from_loopback_host_address_and_another_machine
     assert co.ps(rt)[0]["Ports"] == [{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": port, "Type": "tcp"}]
 
 
-def test_rules_follow_stop_start_restart_and_rm(rt, client_host):
+@pytest.mark.parametrize("firewall_backend", ["nftables", "iptables"])
+def test_rules_follow_stop_start_restart_and_rm(rt, client_host, firewall_backend):
     port = free_port()
     cid = _run(rt, httpd_cmd(), ports=(PortBinding(80, host_port=port),))
     url = f"http://{client_host.host_addr}:{port}/"
@@ -53,6 +55,17 @@ def test_rules_follow_stop_start_restart_and_rm(rt, client_host):
     co.rm(rt, cid, force=True)
     assert client_host.fetch(url, timeout=1) is None
     assert network_leftovers(rt) == []
+
+
+def test_containers_reach_published_ports_through_a_host_address(rt, client_host):
+    """Hairpin: a container (and another one) reaching a published port via the host's address."""
+    port = free_port()
+    cid = _run(rt, httpd_cmd(), ports=(PortBinding(80, host_port=port),))
+    body = wait_http(f"http://127.0.0.1:{port}/")
+    url = f"http://{client_host.host_addr}:{port}/"
+    assert co.exec_(rt, cid, ["wget", "-q", "-O", "-", url])[1].decode() == body  # itself
+    other = _run(rt, ("wget", "-q", "-O", "-", url))
+    assert co.wait(rt, other, timeout=20) == 0 and "".join(r.line for r in co.logs(rt, other)) == body
 
 
 def test_host_ip_binding_is_not_reachable_from_elsewhere(rt, client_host):
@@ -133,7 +146,7 @@ S((sys.argv[1], 9000), H).serve_forever()
 
 
 def test_egress_is_masqueraded_to_the_host_address(rt, client_host):
-    server = subprocess.Popen(["ip", "netns", "exec", client_host.ns, sys.executable, "-c", PEER_SERVER,
+    server = subprocess.Popen(["ip", "netns", "exec", client_host.ns.name, sys.executable, "-c", PEER_SERVER,
                                client_host.addr])
     try:
         wait_http(f"http://{client_host.addr}:9000/", client_host.fetch)

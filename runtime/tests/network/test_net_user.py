@@ -125,6 +125,7 @@ def test_names_resolve_on_user_networks_only(rt):
     for name in ("web", "www", "API", web[:12]):
         code, out = _out(rt, ("nslookup", name), network="appnet")
         assert code == 0 and ip in out, (name, out)
+    assert "name = web" in _out(rt, ("nslookup", ip), network="appnet")[1]  # reverse: the container's name
     code, out = _out(rt, ("ping", "-c1", "-W2", "web"), network="appnet")  # libc resolver, then traffic
     assert code == 0 and f"({ip})" in out
     code, _ = _out(rt, ("ping", "-c1", "-W1", "web"))  # the default bridge resolves no names (as Docker)

@@ -101,17 +101,33 @@ class NetworkManager:
 
     def etc_files_inputs(self, record: dict[str, Any]) -> dict[str, Any]:
         """Arguments of ``berth.runtime.etcfiles.write_etc_files`` for a new record."""
+        out = self._resolv_inputs(record)
         hc = record.get("HostConfig") or {}
+        out["extra_hosts"] = hc.get("ExtraHosts")
         mode = hc.get("NetworkMode") or "bridge"
-        out: dict[str, Any] = {"dns": list(hc.get("Dns") or []), "extra_hosts": hc.get("ExtraHosts"),
-                               "host_network": mode == "host"}
         settings = ((record.get("NetworkSettings") or {}).get("Networks") or {}).get(mode) or {}
         if settings.get("IPAddress"):
             out["address"] = settings["IPAddress"]
-            net = self.store.by_id(settings["NetworkID"])
-            if net.is_user_defined:
-                out["resolver"] = net.Gateway
         return out
+
+    def _resolv_inputs(self, record: dict[str, Any]) -> dict[str, Any]:
+        """resolv.conf's inputs: the resolver of the first user network (NetworkMode's first), if any."""
+        hc = record.get("HostConfig") or {}
+        mode = hc.get("NetworkMode") or "bridge"
+        nets = (record.get("NetworkSettings") or {}).get("Networks") or {}
+        resolver = None
+        for _, settings in sorted(nets.items(), key=lambda kv: kv[0] != mode):
+            with contextlib.suppress(NetworkNotFound):
+                net = self.store.by_id(settings.get("NetworkID", ""))
+                if net.is_bridge and net.is_user_defined:
+                    resolver = net.Gateway
+                    break
+        return {"dns": list(hc.get("Dns") or []), "resolver": resolver, "host_network": mode == "host"}
+
+    def _refresh_resolv_conf(self, cid: str) -> None:
+        from berth.runtime.etcfiles import update_resolv_conf
+
+        update_resolv_conf(self.containers.dir(cid), **self._resolv_inputs(self.containers.config(cid)))
 
     def release(self, cid: str, record: dict[str, Any] | None = None) -> None:
         """Give back the addresses of a removed container (rm, or a create that failed)."""
@@ -147,6 +163,7 @@ class NetworkManager:
                 self.endpoints.write(ep)
                 all_eps[cid] = ep
                 self._sync(all_eps)
+            self._refresh_resolv_conf(cid)  # networks may have been connected or removed while stopped
         except BaseException:
             self.detach(cid)
             raise
@@ -248,6 +265,7 @@ class NetworkManager:
         """The resolver's table (format: ``berth.network.dns``): names on user networks only."""
         gateways = {n.Id: n.Gateway for n in self.store.list() if n.Gateway}
         names: dict[str, dict[str, list[str]]] = {}
+        ptr: dict[str, dict[str, str]] = {}  # reverse lookups answer the container's name (Docker's)
         clients: dict[str, dict[str, Any]] = {}
         listen: set[str] = set()
         for cid, ep in eps.items():
@@ -264,12 +282,13 @@ class NetworkManager:
                 table = names.setdefault(a.network_id, {})
                 for n in dict.fromkeys(x.lower() for x in (cname, *aliases, cid[:12]) if x):
                     table.setdefault(n, []).append(ip)
+                ptr.setdefault(a.network_id, {})[ip] = cname or cid[:12]
                 if a.network_id in gateways:
                     listen.add(gateways[a.network_id])
                 clients[ip] = {"networks": [x.network_id for x in user_nets],
                                "upstream": list((record.get("HostConfig") or {}).get("Dns") or [])}
         return {"listen": [{"address": a, "port": 53} for a in sorted(listen)], "upstream": [],
-                "clients": clients, "names": names}
+                "clients": clients, "names": names, "ptr": ptr}
 
     def _apply_dns(self, eps: dict[str, Endpoint]) -> None:
         table = self.dns_table(eps)
@@ -357,6 +376,7 @@ class NetworkManager:
                 cfg.setdefault("NetworkSettings", {}).setdefault("Networks", {})[net.Name] = settings
             if live:
                 self._wire_extra(cid, net, settings)
+                self._refresh_resolv_conf(cid)
         except BaseException:
             self.ipam.release(net, cid)
             with contextlib.suppress(Exception), self.containers.editing_config(cid) as cfg:
@@ -416,6 +436,7 @@ class NetworkManager:
         with self.containers.editing_config(cid) as cfg:
             cfg.get("NetworkSettings", {}).get("Networks", {}).pop(name, None)
         self.ipam.release(net, cid)
+        self._refresh_resolv_conf(cid)
 
     # -- teardown ------------------------------------------------------------------------
     def shutdown(self) -> None:

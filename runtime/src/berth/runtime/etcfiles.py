@@ -79,22 +79,43 @@ def resolver_conf(resolver: str, *, host: Path = HOST_RESOLV) -> str:
     return "\n".join([f"nameserver {resolver}", *kept]) + "\n"
 
 
+def resolv_conf_for(dns: list[str] | None = None, *, resolver: str | None = None,
+                    host_network: bool = False) -> str:
+    """The container's resolv.conf: the engine's resolver on a user network (``--dns`` servers are
+    then its upstreams), the host's own file with ``--network host`` (its loopback resolvers are
+    reachable there), else the host's nameservers minus loopback ones, or ``--dns``."""
+    if resolver:
+        return resolver_conf(resolver)
+    if host_network and not dns:
+        try:
+            return HOST_RESOLV.read_text()
+        except OSError:
+            pass
+    return resolv_conf(dns)
+
+
 def write_etc_files(directory: Path, hostname: str, *, dns: list[str] | None = None,
                     extra_hosts: list[str] | None = None, address: str | None = None,
                     resolver: str | None = None, host_network: bool = False) -> None:
-    """``address``: the container's own (primary) address; ``resolver``: the engine's resolver on
-    its user network (``--dns`` servers are then its upstreams); ``host_network``: the host's
-    files, as ``--network host`` sees the host's loopback resolvers."""
+    """``address``: the container's own (primary) address, listed with its hostname."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "hostname").write_text(hostname + "\n")
     (directory / "hosts").write_text(hosts_file(hostname, extra_hosts, address=address, host_network=host_network))
-    if resolver:
-        conf = resolver_conf(resolver)
-    elif host_network and not dns:
-        try:
-            conf = HOST_RESOLV.read_text()
-        except OSError:
-            conf = resolv_conf(dns)
-    else:
-        conf = resolv_conf(dns)
-    (directory / "resolv.conf").write_text(conf)
+    (directory / "resolv.conf").write_text(resolv_conf_for(dns, resolver=resolver, host_network=host_network))
+
+
+def update_resolv_conf(directory: Path, *, dns: list[str] | None = None, resolver: str | None = None,
+                       host_network: bool = False) -> None:
+    """Rewrite resolv.conf in place (the same inode: it is bind-mounted into a running container)
+    when the networks changed: a container connected to its first user network starts using the
+    resolver at once."""
+    path = directory / "resolv.conf"
+    text = resolv_conf_for(dns, resolver=resolver, host_network=host_network)
+    try:
+        if path.read_text() == text:
+            return
+    except OSError:
+        return  # no record dir (removed meanwhile): nothing to update
+    with open(path, "r+") as f:
+        f.write(text)
+        f.truncate()
