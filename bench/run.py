@@ -8,6 +8,9 @@ Writes bench/results.json and prints a table. Figures:
   with no extraction, a floor for any engine.
 * pull_warm: the same pull again (everything present): the idempotent path.
 * cli_startup: ``berth --help``.
+* network: published-port throughput and connection rate, ``run`` latency with the default
+  network and with none (``netbench.py``; needs root, runc and conmon). Anchor: the same against
+  ``docker run -p`` when a Docker daemon answers.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "runtime" / "tests"))
 sys.path.insert(0, str(HERE))
 
+import netbench  # noqa: E402
 from imagegen import layer_tar  # noqa: E402
 from registry_fixture import start_registry  # noqa: E402
 
@@ -68,7 +72,9 @@ def docker_available() -> bool:
 
 
 def main() -> int:
-    results: dict[str, object] = {"machine": {"cpus": os.cpu_count()}, "runs": RUNS}
+    # without bytecode caching every CLI call compiles berth first: it shows in every latency
+    results: dict[str, object] = {"machine": {"cpus": os.cpu_count(),
+                                              "bytecode_cache": not sys.flags.dont_write_bytecode}, "runs": RUNS}
     src = source_engine()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -113,6 +119,16 @@ def main() -> int:
             reg.stop()
     startup = [timed([str(REPO / ".venv/bin/berth"), "--help"]) for _ in range(5)]
     results["cli_startup_s"] = statistics.median(startup)
+    failed = False
+    tools = ("runc", "conmon", "busybox")
+    if os.geteuid() != 0 or not all(shutil.which(t) or os.access(f"/usr/sbin/{t}", os.X_OK) for t in tools):
+        results["network"] = {"skipped": "needs root, runc, conmon and busybox"}
+    else:
+        try:
+            results["network"] = netbench.bench()
+        except Exception as exc:  # the other figures still get written
+            results["network"] = {"error": f"{type(exc).__name__}: {exc}"}
+            failed = True
 
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     pc = results["pull_cold_s"]
@@ -125,10 +141,15 @@ def main() -> int:
         print(f"{'  skopeo to dir (no extract) s':<34}{pc['skopeo_dir_no_extract']:>10.2f}")
     print(f"{'pull warm (up to date) s':<34}{results['pull_warm_s']['berth']:>10.3f}")
     print(f"{'berth --help s':<34}{results['cli_startup_s']:>10.3f}")
+    net = results["network"]
+    if "berth" in net:
+        print("\n".join(netbench.table(net)))
+    else:
+        print(f"network: {net.get('skipped') or net.get('error')}")
     if pc.get("note"):
         print(f"note: {pc['note']}")
     print(f"results: {HERE / 'results.json'}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

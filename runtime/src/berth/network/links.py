@@ -89,6 +89,8 @@ class HostLinks:
         bridge = self.index(iface.bridge)
         if bridge is None:
             raise NetworkSetupError(f"bridge {iface.bridge} does not exist")
+        if self.index(iface.host_if) is not None:
+            self.delete(iface.host_if)  # left by a namespace something else kept alive
         fd = os.open(ns_path, os.O_RDONLY)
         try:
             self.ipr.link("add", ifname=iface.host_if, kind="veth", mtu=iface.mtu,
