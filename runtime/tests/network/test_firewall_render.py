@@ -45,7 +45,7 @@ def test_nft_table_and_base_chains() -> None:
     text = nft.render(STATE)
     assert text.startswith("table ip berth {\n")
     chains = nft_rules(STATE)
-    assert list(chains) == ["prerouting", "output", "ports", "postrouting", "forward", "isolate"]
+    assert list(chains) == ["prerouting", "output", "ports", "postrouting", "forward", "isolate", "input"]
     assert chains["prerouting"][0] == "type nat hook prerouting priority -100; policy accept;"
     assert chains["output"][0] == "type nat hook output priority -100; policy accept;"
     assert chains["postrouting"][0] == "type nat hook postrouting priority 100; policy accept;"
@@ -195,7 +195,8 @@ def saved_after_apply(state: FirewallState, extra: str = "") -> iptables.Tables:
     text = (f"*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [3:180]\n:POSTROUTING ACCEPT [0:0]\n"
             f"-A PREROUTING -j {pre}-PREROUTING\n-A OUTPUT -j {pre}-OUTPUT\n"
             f"-A POSTROUTING -j {pre}-POSTROUTING\nCOMMIT\n"
-            f"*filter\n:FORWARD ACCEPT [10:600]\n-A FORWARD -j {pre}-FORWARD\n{extra}COMMIT\n")
+            f"*filter\n:FORWARD ACCEPT [10:600]\n:INPUT ACCEPT [0:0]\n-A FORWARD -j {pre}-FORWARD\n"
+            f"-A INPUT -j {pre}-INPUT\n{extra}COMMIT\n")
     saved = iptables.parse(text)
     for table, chains in iptables.expected(state).items():
         saved[table].update(chains)
@@ -205,7 +206,8 @@ def saved_after_apply(state: FirewallState, extra: str = "") -> iptables.Tables:
 def test_ipt_jumps_inserted_once() -> None:
     text = iptables.apply_input(STATE, {})
     for line in ("-I PREROUTING 1 -j BERTH-PREROUTING", "-I OUTPUT 1 -j BERTH-OUTPUT",
-                 "-I POSTROUTING 1 -j BERTH-POSTROUTING", "-I FORWARD 1 -j BERTH-FORWARD"):
+                 "-I POSTROUTING 1 -j BERTH-POSTROUTING", "-I FORWARD 1 -j BERTH-FORWARD",
+                 "-I INPUT 1 -j BERTH-INPUT"):
         assert text.count(line) == 1
     # chains are declared before the jump to them, inside the same table section
     assert text.index(":BERTH-FORWARD") < text.index("-I FORWARD 1") < text.index("*filter") + len(text)
@@ -234,7 +236,7 @@ def test_ipt_remove_input() -> None:
     text = iptables.remove_input("berth", saved_after_apply(STATE))
     assert text.index("-D FORWARD -j BERTH-FORWARD") < text.index(":BERTH-FORWARD - [0:0]") \
         < text.index("-X BERTH-FORWARD")
-    for chain in ("PREROUTING", "OUTPUT", "POSTROUTING", "PORTS", "FORWARD", "ISOLATE"):
+    for chain in ("PREROUTING", "OUTPUT", "POSTROUTING", "PORTS", "FORWARD", "ISOLATE", "INPUT"):
         assert f"-X BERTH-{chain}\n" in text
     assert iptables.remove_input("berth", {}) == ""  # nothing there: nothing to run
     # another engine's chains are never named
@@ -250,7 +252,7 @@ def test_ident_isolation() -> None:
     text = "".join(iptables.render(other).values())
     chains = {line[1:].split()[0] for line in text.splitlines() if line.startswith(":")}
     assert chains == {f"BERTH_1A2B3C4D-{c}" for c in ("PREROUTING", "OUTPUT", "POSTROUTING", "PORTS",
-                                                       "FORWARD", "ISOLATE")}
+                                                       "FORWARD", "ISOLATE", "INPUT")}
     assert all(len(c) <= 28 for c in chains)
     assert "BERTH-" not in text
 

@@ -70,6 +70,9 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
     image_rec = engine.store.images.get(image_id)
     diff_ids = list(image_rec.diff_ids()) if image_rec else []
     validate_caps(spec.cap_add, spec.cap_drop)  # unknown capability: fail now
+    from berth.network.ports import wanted
+
+    wanted(host_config(spec))  # a bad -p (IPv6 host address, bad range): fail now, not at start
     if spec.restart.name not in RESTART_NAMES:
         raise InvalidArgument(f"invalid restart policy: {spec.restart.name}", value=spec.restart.name)
     if spec.stop_signal:

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from berth.fsutil import read_json
 from berth.network import netns
+from berth.network.dns import control
+from berth.network.firewall.model import FirewallState
 from berth.network.manager import NetworkManager
 
 
@@ -49,10 +52,17 @@ def check_network(mgr: NetworkManager, running: Callable[[str], bool], repair: b
                     lambda name=name: _delete_link(name))
 
     with mgr.run_lock():  # the same lock every apply takes
-        state = mgr.firewall_state(mgr.endpoints.all())
+        eps = mgr.endpoints.all()
+        # nothing ever applied (no container started since boot): nothing of ours may be there
+        state = mgr.firewall_state(eps) if eps or mgr.applied_file().exists() else FirewallState(ident=mgr.ident)
         if not _firewall_in_sync(mgr, state):
             problem("network-firewall-drift", mgr.ident, "the firewall rules differ from the running containers' "
                     "networks and published ports", lambda: mgr.apply_firewall(state, force=True))
+
+    table = read_json(mgr.paths.run_dir / "network" / "dns.json") or {}
+    if table.get("listen") and control.running_pid(mgr.paths) is None:
+        problem("network-dns-down", mgr.ident, "the resolver of user networks is not running: containers "
+                "cannot resolve names", lambda: control.ensure_running(mgr.paths))
 
     for net in mgr.store.list():
         if not net.is_bridge:

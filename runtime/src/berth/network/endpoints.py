@@ -71,7 +71,10 @@ class EndpointFiles:
         return self.dir / f"{cid}.json"
 
     def read(self, cid: str) -> Endpoint | None:
-        data = read_json(self.path(cid))
+        try:
+            data = read_json(self.path(cid))
+        except (OSError, ValueError):
+            return None  # a torn file: treated as absent; check --repair removes it
         if not isinstance(data, dict):
             return None
         try:

@@ -73,6 +73,10 @@ class HostLinks:
                 idx = self.index(name)
                 if idx is None:
                     raise NetworkSetupError(f"bridge {name} could not be created")
+            kind = _kind(self.ipr.get_links(idx)[0])
+            if kind != "bridge":
+                raise NetworkSetupError(f"device {name} exists and is not a bridge ({kind or 'no kind'}): "
+                                        f"choose another bridge name")
             have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in self.ipr.get_addr(index=idx, family=2)}
             if (str(gateway.ip), gateway.network.prefixlen) not in have:
                 with contextlib.suppress(NetlinkError):  # EEXIST from a concurrent start
@@ -131,6 +135,11 @@ class HostLinks:
                 with contextlib.suppress(ValueError):
                     out.append(ipaddress.IPv4Network(f"{dst}/{r['dst_len']}", strict=False))
         return out
+
+
+def _kind(link) -> str:
+    info = link.get_attr("IFLA_LINKINFO")
+    return (info.get_attr("IFLA_INFO_KIND") if info is not None else "") or ""
 
 
 def configure_inside(ns_path: Path, interfaces: Sequence[Interface], *, loopback: bool = True) -> None:

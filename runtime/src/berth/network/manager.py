@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from berth.config.network_config import NetworkConfig
+from berth.errors import BerthError
 from berth.fsutil import atomic_write_json, read_json
 from berth.locks import file_lock
 from berth.network import netns
@@ -103,7 +104,10 @@ class NetworkManager:
         """Arguments of ``berth.runtime.etcfiles.write_etc_files`` for a new record."""
         out = self._resolv_inputs(record)
         hc = record.get("HostConfig") or {}
-        out["extra_hosts"] = hc.get("ExtraHosts")
+        # --add-host NAME:host-gateway: the host as the default bridge's containers reach it (Docker)
+        gateway = self.store.get("bridge").Gateway
+        out["extra_hosts"] = [h.replace(":host-gateway", f":{gateway}") if h.endswith(":host-gateway") else h
+                              for h in hc.get("ExtraHosts") or []]
         mode = hc.get("NetworkMode") or "bridge"
         settings = ((record.get("NetworkSettings") or {}).get("Networks") or {}).get(mode) or {}
         if settings.get("IPAddress"):
@@ -116,7 +120,7 @@ class NetworkManager:
         mode = hc.get("NetworkMode") or "bridge"
         nets = (record.get("NetworkSettings") or {}).get("Networks") or {}
         resolver = None
-        for _, settings in sorted(nets.items(), key=lambda kv: kv[0] != mode):
+        for _, settings in self._primary_first(mode, nets):
             with contextlib.suppress(NetworkNotFound):
                 net = self.store.by_id(settings.get("NetworkID", ""))
                 if net.is_bridge and net.is_user_defined:
@@ -169,9 +173,17 @@ class NetworkManager:
             raise
         return ep.netns
 
+    def _primary_first(self, mode: str, nets: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """The record's networks, the NetworkMode one first (``--network`` may name it by ID)."""
+        try:
+            primary = self.store.get(mode).Id
+        except NetworkNotFound:
+            primary = ""
+        return sorted(nets.items(), key=lambda kv: kv[1].get("NetworkID") != primary)
+
     def _plan_interfaces(self, cid: str, mode: str, nets: dict[str, dict[str, Any]]) -> list[Attached]:
         # the NetworkMode network first: it carries the default route and the published ports
-        ordered = sorted(nets.items(), key=lambda kv: kv[0] != mode)
+        ordered = self._primary_first(mode, nets)
         out = []
         for n, (name, settings) in enumerate(ordered):
             try:
@@ -229,7 +241,13 @@ class NetworkManager:
             with self.run_lock():
                 all_eps = self.endpoints.all()
                 all_eps.pop(cid, None)
-                self._sync(all_eps)
+                try:
+                    self._sync(all_eps)
+                except (BerthError, OSError):
+                    # teardown goes on (a dead container must not stay half-wired because the
+                    # firewall tool or the resolver failed); the next apply is forced and
+                    # `system check` reports the drift meanwhile
+                    self.applied_file().unlink(missing_ok=True)
                 self.endpoints.delete(cid)
         netns.remove(path)
         left = []
@@ -263,19 +281,19 @@ class NetworkManager:
         rules = sorted(r for ep in eps.values() for r in ep.ports)
         return FirewallState(tuple(sorted(bridges.values())), tuple(rules), self.ident)
 
-    def _applied_file(self) -> Path:
+    def applied_file(self) -> Path:
         return self.paths.run_dir / "network" / "firewall.json"
 
     def apply_firewall(self, state: FirewallState, *, force: bool = False) -> None:
         # skip the exec when nothing changed (most starts: no ports, bridge already in the set)
         wanted = {"bridges": [asdict(b) for b in state.bridges], "ports": [asdict(p) for p in state.ports]}
-        if not force and read_json(self._applied_file()) == wanted:
+        if not force and read_json(self.applied_file()) == wanted:
             return
-        if not state.bridges and not state.ports and not self._applied_file().exists():
+        if not state.bridges and not state.ports and not self.applied_file().exists():
             return  # never applied anything: nothing to remove
-        self._applied_file().unlink(missing_ok=True)  # a failure below must not look applied
+        self.applied_file().unlink(missing_ok=True)  # a failure below must not look applied
         self.firewall.apply(state)
-        atomic_write_json(self._applied_file(), wanted)
+        atomic_write_json(self.applied_file(), wanted)
 
     def dns_table(self, eps: dict[str, Endpoint]) -> dict[str, Any]:
         """The resolver's table (format: ``berth.network.dns``): names on user networks only."""
@@ -309,9 +327,13 @@ class NetworkManager:
     def _apply_dns(self, eps: dict[str, Endpoint]) -> None:
         table = self.dns_table(eps)
         current = read_json(self.paths.run_dir / "network" / "dns.json")
-        if current == table or not (table["listen"] or (current or {}).get("listen")):
-            return  # unchanged, or no user network in use now or before: no resolver to tell
+        if not (table["listen"] or (current or {}).get("listen")):
+            return  # no user network in use now or before: no resolver to tell
         from berth.network.dns import control
+
+        if current == table:
+            control.ensure_running(self.paths)  # a killed resolver comes back (a flock probe when alive)
+            return
 
         control.write_table(self.paths, table)
         control.reload(self.paths)  # starts it if needed; it exits by itself on an empty table
@@ -340,7 +362,7 @@ class NetworkManager:
 
             with HostLinks() as links:
                 links.delete(record.Bridge)
-            if self._applied_file().exists():
+            if self.applied_file().exists():
                 self.apply_firewall(self.firewall_state(self.endpoints.all()))  # its bridge's rules go
         return record
 
@@ -414,15 +436,24 @@ class NetworkManager:
             addr = ipaddress.IPv4Interface(f"{settings['IPAddress']}/{net.subnet.prefixlen}")
             iface = Interface(net.Bridge, self.host_ifname(cid, net.Id), ifname, addr, settings["MacAddress"],
                               net.MTU, None)
+            before = list(ep.attached)
             ep.attached.append(Attached(net.Id, net.Name, iface, net.Internal, net.is_user_defined))
-            self.endpoints.write(ep)
-            with HostLinks() as links:
-                links.ensure_bridge(net.Bridge, ipaddress.IPv4Interface(f"{net.Gateway}/{net.subnet.prefixlen}"),
-                                    net.MTU)
-                links.add_veth(iface, Path(ep.netns))
-            configure_inside(Path(ep.netns), [iface], loopback=False)
-            all_eps = self.endpoints.all()
-            self._sync(all_eps)
+            self.endpoints.write(ep)  # first, as in attach: a crash leaves a trail
+            try:
+                with HostLinks() as links:
+                    links.ensure_bridge(net.Bridge,
+                                        ipaddress.IPv4Interface(f"{net.Gateway}/{net.subnet.prefixlen}"), net.MTU)
+                    links.add_veth(iface, Path(ep.netns))
+                configure_inside(Path(ep.netns), [iface], loopback=False)
+                self._sync(self.endpoints.all())
+            except BaseException:
+                ep.attached = before  # no address advertised that is about to be released
+                self.endpoints.write(ep)
+                with contextlib.suppress(Exception), HostLinks() as links:
+                    links.delete(iface.host_if)
+                with contextlib.suppress(Exception):
+                    self._sync(self.endpoints.all())
+                raise
 
     def disconnect(self, cid: str, ref: str, *, force: bool = False) -> None:
         """``network disconnect``: unwire (if running), forget the endpoint, release the address."""
@@ -473,7 +504,7 @@ class NetworkManager:
             control.stop(self.paths)
             with contextlib.suppress(FirewallError):
                 self.firewall.remove(self.ident)
-            self._applied_file().unlink(missing_ok=True)
+            self.applied_file().unlink(missing_ok=True)
             with HostLinks() as links:
                 for net in self.store.list():
                     if net.is_bridge and net.Bridge:

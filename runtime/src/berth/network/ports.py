@@ -109,6 +109,9 @@ def _overlap(a: str, b: str) -> bool:
 
 
 def _any(host_ip: str) -> str:
+    if ":" in host_ip:  # "::" / "[::1]": the rules are IPv4 only
+        raise InvalidNetworkConfig(f"invalid host IP {host_ip!r}: only IPv4 addresses can publish ports",
+                                   host_ip=host_ip)
     return "" if host_ip in ("0.0.0.0", "") else host_ip
 
 

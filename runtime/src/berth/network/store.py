@@ -205,8 +205,10 @@ class NetworkStore:
         record = self.get(ref)
         if not record.is_user_defined:
             raise NetworkInUse(f"{record.Name} is a pre-defined network and cannot be removed", network=record.Name)
-        with self._lock():
-            users = self.users(record.Id)
+        with self._lock(), file_lock(self.lock_path(record.Id)):
+            # leases too: a create or connect in progress holds one before its record is written
+            users = sorted(set(self.users(record.Id)) | set(
+                (read_json(self.dir(record.Id) / "leases.json") or {}).get("leases", {}).values()))
             if users:
                 raise NetworkInUse(
                     f"error while removing network: network {record.Name} id {record.Id} has active endpoints "
@@ -275,5 +277,7 @@ def _mtu(text: str | None, default: int) -> int:
 
 
 def _check_ifname(name: str) -> None:
-    if not 1 <= len(name) <= 15 or "/" in name or any(c.isspace() for c in name):
-        raise InvalidNetworkConfig(f"invalid bridge name {name!r}: 1-15 characters, no '/' or spaces", bridge=name)
+    from berth.network.firewall.plan import IFNAME_RE  # the names the firewall rules can carry
+
+    if not IFNAME_RE.match(name):
+        raise InvalidNetworkConfig(f"invalid bridge name {name!r}: 1-15 of A-Z a-z 0-9 _ . @ : + -", bridge=name)

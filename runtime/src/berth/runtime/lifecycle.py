@@ -64,7 +64,8 @@ def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, log_size
         try:
             pid, conmon_pid = _launch(ctx, cid, layer_dirs, log_size_max, on_created)
         except BaseException as exc:
-            _release_runtime(ctx, cid)
+            with contextlib.suppress(Exception):  # a cleanup failure must not hide why the start failed
+                _release_runtime(ctx, cid)
             with ctx.containers.editing_state(cid) as failed:
                 failed.Error = str(exc)
                 failed.ExitCode = _start_error_code(str(exc))

@@ -153,8 +153,10 @@ def detect(preferred: str = "auto") -> Firewall:
     if preferred in ("auto", "nftables"):
         try:
             fw = NftablesFirewall()
-            _run([fw.nft, "list", "tables"])  # the binary runs and the kernel speaks nf_tables
-            return fw
+            tables = _run([fw.nft, "list", "tables"]).stdout  # the binary runs and the kernel speaks nf_tables
+            if preferred == "nftables" or not _iptables_forward_drops(fw.nft, tables):
+                return fw
+            why_not_nft = "the iptables FORWARD policy is DROP, which an nftables accept cannot override"
         except FirewallError as exc:
             if preferred == "nftables":
                 raise FirewallError(f"nftables is unavailable: {exc}", tool="nft", stderr=exc.stderr) from exc
@@ -164,6 +166,16 @@ def detect(preferred: str = "auto") -> Firewall:
     except FirewallError as exc:
         also = f" (and nftables: {why_not_nft})" if why_not_nft else ""
         raise FirewallError(f"iptables is unavailable: {exc}{also}", tool="iptables") from exc
+
+
+def _iptables_forward_drops(nft: str, tables: str) -> bool:
+    """Does iptables (here: its nf_tables flavour, table ``ip filter``) drop forwarded packets by
+    default, as Docker, ufw and many hardened hosts set it? A drop in another table's base chain
+    wins over an accept in ours, so ``auto`` then uses iptables, whose rules go into that chain."""
+    if "table ip filter" not in tables.splitlines():
+        return False
+    proc = _run([nft, "list", "chain", "ip", "filter", "FORWARD"], check=False)
+    return proc.returncode == 0 and "policy drop" in proc.stdout
 
 
 def sysctls_for(state: FirewallState) -> dict[str, str]:

@@ -3,7 +3,7 @@
 The engine owns six chains, named from its ident upper-cased (``berth`` -> ``BERTH-...``)::
 
     nat:    BERTH-PREROUTING  BERTH-OUTPUT  BERTH-POSTROUTING  BERTH-PORTS
-    filter: BERTH-FORWARD  BERTH-ISOLATE
+    filter: BERTH-FORWARD  BERTH-ISOLATE  BERTH-INPUT
 
 and one jump to each of the first three / BERTH-FORWARD from the builtin chain of the same name
 (inserted at the top). ``render`` is pure and writes rules exactly as ``iptables-save`` prints
@@ -25,9 +25,9 @@ from berth.network.firewall.plan import Plan, check_ident, plan
 
 LOOPBACK = "127.0.0.0/8"
 NAT_CHAINS = ("PREROUTING", "OUTPUT", "POSTROUTING", "PORTS")
-FILTER_CHAINS = ("FORWARD", "ISOLATE")
+FILTER_CHAINS = ("FORWARD", "ISOLATE", "INPUT")
 #: builtin chain -> our chain it jumps to (same suffix), per table
-HOOKS = {"nat": ("PREROUTING", "OUTPUT", "POSTROUTING"), "filter": ("FORWARD",)}
+HOOKS = {"nat": ("PREROUTING", "OUTPUT", "POSTROUTING"), "filter": ("FORWARD", "INPUT")}
 
 #: parsed save output: table -> chain -> rule texts (the part after "-A CHAIN ") in order
 Tables = dict[str, dict[str, list[str]]]
@@ -60,6 +60,8 @@ def render(state: FirewallState) -> dict[str, str]:
     filt = {
         f"{pre}-FORWARD": _forward(p, pre),
         f"{pre}-ISOLATE": [f"-o {b.bridge} -j DROP" for b in p.external],
+        # as nft._input: no new connections from containers to the host's loopback services
+        f"{pre}-INPUT": [f"-d {LOOPBACK} -i {b.bridge} -m conntrack --ctstate NEW -j DROP" for b in p.bridges],
     }
     return {"nat": _section("nat", nat), "filter": _section("filter", filt)}
 

@@ -24,6 +24,8 @@ Chains (see ``plan.py`` for the order of bridges and ports):
   internal bridges cut off; replies and DNATed traffic into a bridge accepted; bridge to other
   bridge dropped (``isolate``); egress accepted; anything else into a bridge dropped (no direct
   routing to container addresses from outside, as Docker 28 does).
+- ``input`` (filter, policy accept): new connections from a bridge to 127.0.0.0/8 dropped (the
+  route_localnet hole, CVE-2020-8558).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def render(state: FirewallState) -> str:
         ("postrouting", "type nat hook postrouting priority srcnat; policy accept;", _postrouting(p)),
         ("forward", "type filter hook forward priority filter; policy accept;", _forward(p)),
         ("isolate", "", [f"oifname {_q(b.bridge)} drop" for b in p.external]),
+        ("input", "type filter hook input priority filter; policy accept;", _input(p)),
     ]
     blocks = []
     for name, head, rules in chains:
@@ -101,6 +104,13 @@ def _forward(p: Plan) -> list[str]:
     rules += [f"iifname {_q(b.bridge)} accept" for b in p.external]
     rules += [f"oifname {_q(b.bridge)} drop" for b in p.external]
     return rules
+
+
+def _input(p: Plan) -> list[str]:
+    # route_localnet=1 on a bridge (for DNAT from 127.0.0.1) would also let containers open
+    # connections to the host's 127.0.0.1-only services (CVE-2020-8558): refuse new ones; replies
+    # to the host's own connections are established and pass
+    return [f"iifname {_q(b.bridge)} ip daddr {LOOPBACK} ct state new drop" for b in p.bridges]
 
 
 # Older nft versions list base-chain priorities as numbers; 1.0 prints the names where it can.
