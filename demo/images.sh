@@ -3,7 +3,8 @@
 #   import an image (no public registry here), run a registry on 127.0.0.1:9000,
 #   tag, push, list /v2/_catalog, rmi, pull back (same digest), save/load,
 #   a registry mirror for docker.io names, login to a registry with auth,
-#   then containers from the image: run, logs, ps, stop, volumes-from.
+#   then containers from the image: run, logs, ps, stop, volumes-from; a user network
+#   where a proxy reaches an app by name through a published port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source demo/lib.sh
@@ -87,7 +88,24 @@ sleep 0.5
 run "$BERTH" run --rm --volumes-from test_1 busybox cat /share/f
 run "$BERTH" rm -f -v test_1
 
-say "9. history, disk usage, store check"
+WPORT=$(free_port)
+say "9. networks and published ports: seed 004's compose by hand (nginx-like proxy -> flask-web by name)"
+run "$BERTH" network create appnet
+run "$BERTH" run -d --name flask-web --network appnet busybox \
+  sh -c 'mkdir -p /www && echo "hello from flask-web" > /www/index.html && exec httpd -f -p 5000 -h /www'
+# busybox httpd has no proxy module: a CGI that fetches http://flask-web:5000/ plays nginx's proxy_pass
+run "$BERTH" run -d --name nginx --network appnet -p "$WPORT:80" busybox sh -c 'mkdir -p /www/cgi-bin &&
+  printf "#!/bin/sh\necho Content-Type: text/plain\necho\nwget -q -O - http://flask-web:5000/\n" > /www/cgi-bin/app &&
+  chmod +x /www/cgi-bin/app && exec httpd -f -p 80 -h /www'
+for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$WPORT/cgi-bin/app" && break; sleep 0.1; done
+run curl -s "http://127.0.0.1:$WPORT/cgi-bin/app"
+run "$BERTH" port nginx
+run "$BERTH" ps
+run "$BERTH" run --rm --network appnet busybox nslookup flask-web
+run "$BERTH" rm -f nginx flask-web
+run "$BERTH" network rm appnet
+
+say "10. history, disk usage, store check"
 run "$BERTH" history busybox
 run "$BERTH" system df
 run "$BERTH" system check

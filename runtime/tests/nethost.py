@@ -132,3 +132,23 @@ for _ in range(20):
     except OSError:
         pass
 """
+
+
+def run_detached(engine, cmd, **spec) -> str:
+    """``berth run -d busybox CMD`` in miniature; returns the id."""
+    from berth.containers import ContainerSpec
+    from berth.engine import container_ops as co
+
+    cid = co.create(engine, ContainerSpec(image="busybox", command=cmd, **spec), detach=True)
+    co.start(engine, cid)
+    return cid
+
+
+def run_output(engine, cmd, **spec) -> tuple[int, str]:
+    """``berth run busybox CMD``: (exit code, output)."""
+    from berth.containers import ContainerSpec
+    from berth.engine import container_ops as co
+
+    cid = co.create(engine, ContainerSpec(image="busybox", command=cmd, **spec))
+    co.start(engine, cid)
+    return co.wait(engine, cid, timeout=30), "".join(r.line for r in co.logs(engine, cid))

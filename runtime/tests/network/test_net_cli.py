@@ -99,7 +99,10 @@ def test_engine_in_its_own_network_namespace(tmp_path, busybox_tar):
                         break
                 assert got.stdout.startswith("hello-"), got.stderr
             assert "berth0" in host.ip("-o", "link").stdout
-            assert "berth0" not in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+            ident = Engine(root=root).networks.ident  # and its rules are there, not in the runner's namespace
+            assert ident in subprocess.run(["nsenter", f"--net={host.path}", "nft", "list", "tables"],
+                                           capture_output=True, text=True).stdout
+            assert ident not in subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
         finally:
             cli("rm", "-f", "web", check=False)
             subprocess.run(["nsenter", f"--net={host.path}", sys.executable, "-c", "import sys; from berth.engine "

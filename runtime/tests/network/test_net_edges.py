@@ -6,6 +6,7 @@ import os
 import signal
 
 import pytest
+from nethost import run_detached, run_output
 from rtkit import until
 
 from berth.containers import ContainerSpec
@@ -15,30 +16,18 @@ from berth.network.dns import control
 from berth.network.errors import InvalidNetworkConfig, NetworkInUse
 
 
-def _run(rt, cmd, **kw) -> str:
-    cid = co.create(rt, ContainerSpec(image="busybox", command=cmd, **kw), detach=True)
-    co.start(rt, cid)
-    return cid
-
-
-def _out(rt, cmd, **kw) -> tuple[int, str]:
-    cid = co.create(rt, ContainerSpec(image="busybox", command=cmd, **kw))
-    co.start(rt, cid)
-    return co.wait(rt, cid, timeout=30), "".join(r.line for r in co.logs(rt, cid))
-
-
 def test_a_killed_resolver_is_found_by_check_and_restarted(rt):
     rt.networks.create_network("dnsnet", subnet="10.251.170.0/24")
-    _run(rt, ("sleep", "60"), name="svc", network="dnsnet")
+    run_detached(rt, ("sleep", "60"), name="svc", network="dnsnet")
     pid = control.running_pid(rt.paths)
     os.kill(pid, signal.SIGKILL)
     until(lambda: control.running_pid(rt.paths) is None, what="resolver death")
     report = rt.system_check(repair=True)
     assert [p.kind for p in report.problems] == ["network-dns-down"] and report.problems[0].repaired
-    assert _out(rt, ("nslookup", "svc"), network="dnsnet")[0] == 0
+    assert run_output(rt, ("nslookup", "svc"), network="dnsnet")[0] == 0
     os.kill(control.running_pid(rt.paths), signal.SIGKILL)  # and a plain start brings it back too
     until(lambda: control.running_pid(rt.paths) is None, what="resolver death")
-    assert _out(rt, ("nslookup", "svc"), network="dnsnet")[0] == 0
+    assert run_output(rt, ("nslookup", "svc"), network="dnsnet")[0] == 0
 
 
 def test_network_rm_refuses_a_network_with_a_lease_of_a_create_in_progress(rt):
@@ -71,6 +60,16 @@ def test_network_named_by_id_stays_primary_after_connect(rt):
 
 
 def test_add_host_gateway(rt):
-    code, out = _out(rt, ("cat", "/etc/hosts"), extra_hosts=(("host.docker.internal", "host-gateway"),))
+    code, out = run_output(rt, ("cat", "/etc/hosts"), extra_hosts=(("host.docker.internal", "host-gateway"),))
     gateway = rt.networks.store.get("bridge").Gateway
     assert code == 0 and f"{gateway}\thost.docker.internal" in out
+
+
+def test_disconnecting_the_primary_network_moves_the_default_route(rt):
+    rt.networks.create_network("first", subnet="10.251.174.0/24")
+    rt.networks.create_network("second", subnet="10.251.175.0/24")
+    cid = run_detached(rt, ("sleep", "60"), network="first")
+    rt.connect(cid, "second")
+    rt.disconnect(cid, "first")
+    code, out, _ = co.exec_(rt, cid, ["ip", "route"])
+    assert code == 0 and "default via 10.251.175.1" in out.decode()

@@ -8,7 +8,17 @@ import subprocess
 import sys
 
 import pytest
-from nethost import CONTAINER_PYTHON, UDP_ASK, UDP_ECHO, free_port, host_python_mounts, http_get, httpd_cmd, wait_http
+from nethost import (
+    CONTAINER_PYTHON,
+    UDP_ASK,
+    UDP_ECHO,
+    free_port,
+    host_python_mounts,
+    http_get,
+    httpd_cmd,
+    run_detached,
+    wait_http,
+)
 from rtkit import network_leftovers
 
 from berth.containers import ContainerSpec
@@ -17,16 +27,10 @@ from berth.engine import container_ops as co
 from berth.network.errors import PortAllocated
 
 
-def _run(rt, cmd, **kw) -> str:
-    cid = co.create(rt, ContainerSpec(image="busybox", command=cmd, **kw), detach=True)
-    co.start(rt, cid)
-    return cid
-
-
 @pytest.mark.parametrize("firewall_backend", ["nftables", "iptables"])
 def test_published_port_reachable_from_loopback_host_address_and_another_machine(rt, client_host, firewall_backend):
     port = free_port()
-    cid = _run(rt, httpd_cmd(), name="web", ports=(PortBinding(80, host_port=port),))
+    cid = run_detached(rt, httpd_cmd(), name="web", ports=(PortBinding(80, host_port=port),))
     body = wait_http(f"http://127.0.0.1:{port}/")
     assert body.startswith("hello-")
     assert http_get(f"http://{client_host.host_addr}:{port}/") == body
@@ -40,7 +44,7 @@ def test_published_port_reachable_from_loopback_host_address_and_another_machine
 @pytest.mark.parametrize("firewall_backend", ["nftables", "iptables"])
 def test_rules_follow_stop_start_restart_and_rm(rt, client_host, firewall_backend):
     port = free_port()
-    cid = _run(rt, httpd_cmd(), ports=(PortBinding(80, host_port=port),))
+    cid = run_detached(rt, httpd_cmd(), ports=(PortBinding(80, host_port=port),))
     url = f"http://{client_host.host_addr}:{port}/"
     wait_http(url, client_host.fetch)
     co.stop(rt, cid, timeout=1)
@@ -60,17 +64,17 @@ def test_rules_follow_stop_start_restart_and_rm(rt, client_host, firewall_backen
 def test_containers_reach_published_ports_through_a_host_address(rt, client_host):
     """Hairpin: a container (and another one) reaching a published port via the host's address."""
     port = free_port()
-    cid = _run(rt, httpd_cmd(), ports=(PortBinding(80, host_port=port),))
+    cid = run_detached(rt, httpd_cmd(), ports=(PortBinding(80, host_port=port),))
     body = wait_http(f"http://127.0.0.1:{port}/")
     url = f"http://{client_host.host_addr}:{port}/"
     assert co.exec_(rt, cid, ["wget", "-q", "-O", "-", url])[1].decode() == body  # itself
-    other = _run(rt, ("wget", "-q", "-O", "-", url))
+    other = run_detached(rt, ("wget", "-q", "-O", "-", url))
     assert co.wait(rt, other, timeout=20) == 0 and "".join(r.line for r in co.logs(rt, other)) == body
 
 
 def test_host_ip_binding_is_not_reachable_from_elsewhere(rt, client_host):
     port = free_port()
-    _run(rt, httpd_cmd(), ports=(PortBinding(80, host_ip="127.0.0.1", host_port=port),))
+    run_detached(rt, httpd_cmd(), ports=(PortBinding(80, host_ip="127.0.0.1", host_port=port),))
     wait_http(f"http://127.0.0.1:{port}/")
     assert client_host.fetch(f"http://{client_host.host_addr}:{port}/", timeout=1) is None
 
@@ -78,8 +82,8 @@ def test_host_ip_binding_is_not_reachable_from_elsewhere(rt, client_host):
 def test_random_port_range_and_publish_all(rt, busybox_tar):
     rt.import_image(busybox_tar, "busybox-web", changes=["EXPOSE 80/tcp", "EXPOSE 81/tcp"])
     lo = free_port()
-    a = _run(rt, httpd_cmd(), ports=(PortBinding(80),))
-    b = _run(rt, httpd_cmd(), ports=(PortBinding(80, host_port=lo, host_port_end=lo + 5),))
+    a = run_detached(rt, httpd_cmd(), ports=(PortBinding(80),))
+    b = run_detached(rt, httpd_cmd(), ports=(PortBinding(80, host_port=lo, host_port_end=lo + 5),))
     cid = co.create(rt, ContainerSpec(image="busybox-web", command=httpd_cmd(), publish_all=True), detach=True)
     co.start(rt, cid)
     (ra,), (rb,) = co.port(rt, a), co.port(rt, b)
@@ -95,7 +99,7 @@ def test_random_port_range_and_publish_all(rt, busybox_tar):
 
 def test_udp_port(rt, client_host):
     port = free_port()
-    _run(rt, (CONTAINER_PYTHON, "-c", UDP_ECHO, "5353"), ports=(PortBinding(5353, "udp", host_port=port),),
+    run_detached(rt, (CONTAINER_PYTHON, "-c", UDP_ECHO, "5353"), ports=(PortBinding(5353, "udp", host_port=port),),
          mounts=host_python_mounts())
     answer = client_host.run(sys.executable, "-c", UDP_ASK, client_host.host_addr, str(port)).stdout.strip()
     # through the published port, and the container sees the real client (no source NAT inbound)
@@ -119,13 +123,13 @@ def test_port_taken_by_another_process_is_refused_before_start(rt):
 
 def test_port_taken_by_another_container(rt):
     port = free_port()
-    _run(rt, httpd_cmd(), name="first", ports=(PortBinding(80, host_port=port),))
+    run_detached(rt, httpd_cmd(), name="first", ports=(PortBinding(80, host_port=port),))
     second = co.create(rt, ContainerSpec(image="busybox", command=httpd_cmd(), name="second",
                                          ports=(PortBinding(80, host_port=port),)), detach=True)
     with pytest.raises(PortAllocated, match="already allocated"):
         co.start(rt, second)
     # another host address and protocol are not the same port
-    third = _run(rt, httpd_cmd(), ports=(PortBinding(80, "udp", host_port=port),))
+    third = run_detached(rt, httpd_cmd(), ports=(PortBinding(80, "udp", host_port=port),))
     assert co.port(rt, third)[0].host_port == port
 
 
@@ -150,7 +154,7 @@ def test_egress_is_masqueraded_to_the_host_address(rt, client_host):
                                client_host.addr])
     try:
         wait_http(f"http://{client_host.addr}:9000/", client_host.fetch)
-        cid = _run(rt, ("wget", "-q", "-O", "-", f"http://{client_host.addr}:9000/"))
+        cid = run_detached(rt, ("wget", "-q", "-O", "-", f"http://{client_host.addr}:9000/"))
         assert co.wait(rt, cid, timeout=20) == 0
     finally:
         server.kill()

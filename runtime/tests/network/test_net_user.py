@@ -7,7 +7,7 @@ import ipaddress
 import multiprocessing
 
 import pytest
-from nethost import free_port, httpd_cmd, proxy_cmd, wait_http
+from nethost import free_port, httpd_cmd, proxy_cmd, run_detached, run_output, wait_http
 from rtkit import network_leftovers
 
 from berth.containers import ContainerSpec
@@ -22,19 +22,6 @@ from berth.network.errors import (
     NetworkNotFound,
     SubnetExhausted,
 )
-
-
-def _run(rt, cmd, **kw) -> str:
-    cid = co.create(rt, ContainerSpec(image="busybox", command=cmd, **kw), detach=True)
-    co.start(rt, cid)
-    return cid
-
-
-def _out(rt, cmd, **kw) -> tuple[int, str]:
-    cid = co.create(rt, ContainerSpec(image="busybox", command=cmd, **kw))
-    co.start(rt, cid)
-    code = co.wait(rt, cid, timeout=30)
-    return code, "".join(r.line for r in co.logs(rt, cid))
 
 
 def test_network_create_inspect_rm(rt):
@@ -60,7 +47,7 @@ def test_network_create_inspect_rm(rt):
         nets.remove_network("bridge")
     auto = nets.create_network("auto")  # from the pool, clear of the others
     assert ipaddress.IPv4Network(auto.Subnet).subnet_of(ipaddress.IPv4Network("10.251.0.0/16"))
-    cid = _run(rt, ("sleep", "30"), network="front")
+    cid = run_detached(rt, ("sleep", "30"), network="front")
     addr = ipaddress.IPv4Address(co.inspect(rt, cid)["NetworkSettings"]["Networks"]["front"]["IPAddress"])
     assert addr in ipaddress.IPv4Network("10.251.200.128/25")
     assert list(nets.inspect("front")["Containers"]) == [cid]
@@ -120,36 +107,36 @@ def test_twenty_parallel_runs_get_distinct_addresses(rt):
 
 def test_names_resolve_on_user_networks_only(rt):
     rt.networks.create_network("appnet", subnet="10.251.230.0/24")
-    web = _run(rt, ("sleep", "60"), name="web", network="appnet", network_aliases=("www", "api"))
+    web = run_detached(rt, ("sleep", "60"), name="web", network="appnet", network_aliases=("www", "api"))
     ip = co.inspect(rt, web)["NetworkSettings"]["Networks"]["appnet"]["IPAddress"]
     for name in ("web", "www", "API", web[:12]):
-        code, out = _out(rt, ("nslookup", name), network="appnet")
+        code, out = run_output(rt, ("nslookup", name), network="appnet")
         assert code == 0 and ip in out, (name, out)
-    assert "name = web" in _out(rt, ("nslookup", ip), network="appnet")[1]  # reverse: the container's name
-    code, out = _out(rt, ("ping", "-c1", "-W2", "web"), network="appnet")  # libc resolver, then traffic
+    assert "name = web" in run_output(rt, ("nslookup", ip), network="appnet")[1]  # reverse: the container's name
+    code, out = run_output(rt, ("ping", "-c1", "-W2", "web"), network="appnet")  # libc resolver, then traffic
     assert code == 0 and f"({ip})" in out
-    code, _ = _out(rt, ("ping", "-c1", "-W1", "web"))  # the default bridge resolves no names (as Docker)
+    code, _ = run_output(rt, ("ping", "-c1", "-W1", "web"))  # the default bridge resolves no names (as Docker)
     assert code != 0
     rt.rename_container("web", "web2")
-    assert ip in _out(rt, ("nslookup", "web2"), network="appnet")[1]
-    assert _out(rt, ("nslookup", "web"), network="appnet")[0] != 0
+    assert ip in run_output(rt, ("nslookup", "web2"), network="appnet")[1]
+    assert run_output(rt, ("nslookup", "web"), network="appnet")[0] != 0
     co.rm(rt, web, force=True)
-    assert _out(rt, ("nslookup", "web2"), network="appnet")[0] != 0
+    assert run_output(rt, ("nslookup", "web2"), network="appnet")[0] != 0
 
 
 def test_connect_and_disconnect_a_running_container(rt):
     rt.networks.create_network("n1", subnet="10.251.240.0/24")
     rt.networks.create_network("n2", subnet="10.251.241.0/24")
-    peer = _run(rt, ("sleep", "60"), name="peer", network="n2")
-    mover = _run(rt, ("sleep", "60"), name="mover", network="n1")
-    assert _out(rt, ("ping", "-c1", "-W1", "mover"), network="n2")[0] != 0
+    peer = run_detached(rt, ("sleep", "60"), name="peer", network="n2")
+    mover = run_detached(rt, ("sleep", "60"), name="mover", network="n1")
+    assert run_output(rt, ("ping", "-c1", "-W1", "mover"), network="n2")[0] != 0
     rt.connect("mover", "n2", aliases=("moved",))
     nets = co.inspect(rt, mover)["NetworkSettings"]["Networks"]
     assert set(nets) == {"n1", "n2"}
-    assert _out(rt, ("ping", "-c1", "-W2", "moved"), network="n2")[0] == 0
+    assert run_output(rt, ("ping", "-c1", "-W2", "moved"), network="n2")[0] == 0
     rt.disconnect("mover", "n2")
     assert set(co.inspect(rt, mover)["NetworkSettings"]["Networks"]) == {"n1"}
-    assert _out(rt, ("ping", "-c1", "-W1", "moved"), network="n2")[0] != 0
+    assert run_output(rt, ("ping", "-c1", "-W1", "moved"), network="n2")[0] != 0
     with pytest.raises(NetworkNotFound):
         rt.disconnect("mover", "n2")
     co.rm(rt, peer, force=True)
@@ -159,18 +146,18 @@ def test_connect_and_disconnect_a_running_container(rt):
 
 def test_internal_network_has_no_egress(rt, client_host):
     rt.networks.create_network("sealed", subnet="10.251.250.0/24", internal=True)
-    _run(rt, ("sleep", "60"), name="inner", network="sealed")
-    assert _out(rt, ("ping", "-c1", "-W1", client_host.addr), network="sealed")[0] != 0
-    assert _out(rt, ("ping", "-c1", "-W2", "inner"), network="sealed")[0] == 0  # inside: fine
-    assert _out(rt, ("ping", "-c1", "-W2", client_host.addr))[0] == 0  # the default bridge has egress
+    run_detached(rt, ("sleep", "60"), name="inner", network="sealed")
+    assert run_output(rt, ("ping", "-c1", "-W1", client_host.addr), network="sealed")[0] != 0
+    assert run_output(rt, ("ping", "-c1", "-W2", "inner"), network="sealed")[0] == 0  # inside: fine
+    assert run_output(rt, ("ping", "-c1", "-W2", client_host.addr))[0] == 0  # the default bridge has egress
 
 
 def test_compose_topology_proxy_reaches_app_by_service_name(rt, client_host):
     """Seed 004's compose case by hand: nginx-like proxy -> flask-web:5000 on one user network."""
     rt.networks.create_network("compose_default", subnet="10.251.199.0/24")
-    _run(rt, httpd_cmd(5000, "hello-from-flask-web"), name="flask-web", network="compose_default")
+    run_detached(rt, httpd_cmd(5000, "hello-from-flask-web"), name="flask-web", network="compose_default")
     port = free_port()
-    _run(rt, proxy_cmd("http://flask-web:5000/"), name="nginx", network="compose_default",
+    run_detached(rt, proxy_cmd("http://flask-web:5000/"), name="nginx", network="compose_default",
          ports=(PortBinding(80, host_port=port),))
     assert wait_http(f"http://127.0.0.1:{port}/cgi-bin/app").strip() == "hello-from-flask-web"
     assert client_host.fetch(f"http://{client_host.host_addr}:{port}/cgi-bin/app").strip() == "hello-from-flask-web"

@@ -340,6 +340,7 @@ class Engine:
         return report
 
     def _check_network(self, repair: bool) -> list[dict[str, Any]]:
+        from berth.engine.container_ops import runtime_context
         from berth.network.check import check_network
         from berth.runtime.errors import ContainerNotFound
         from berth.runtime.liveness import is_alive
@@ -353,7 +354,7 @@ class Engine:
                 return False
             return is_alive(st.Pid, st.PidStartTime)
 
-        return check_network(mgr, running, repair)
+        return check_network(mgr, running, runtime_context(self).op_lock, repair)
 
     def system_df(self) -> dict[str, Any]:
         from berth.engine.image_views import disk_usage

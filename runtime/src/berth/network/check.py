@@ -8,16 +8,21 @@ subtly different code path.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from berth.fsutil import read_json
+from berth.locks import try_lock
 from berth.network import netns
 from berth.network.dns import control
 from berth.network.firewall.model import FirewallState
 from berth.network.manager import NetworkManager
 
 
-def check_network(mgr: NetworkManager, running: Callable[[str], bool], repair: bool = False) -> list[dict[str, Any]]:
+def check_network(mgr: NetworkManager, running: Callable[[str], bool], op_lock: Callable[[str], Path],
+                  repair: bool = False) -> list[dict[str, Any]]:
+    """``running(cid)``: is its process alive; ``op_lock(cid)``: its operation lock (see
+    ``RuntimeContext.op_lock``), so a container being started is left alone."""
     problems: list[dict[str, Any]] = []
 
     def problem(kind: str, subject: str, detail: str, fix: Callable[[], object]) -> None:
@@ -32,16 +37,20 @@ def check_network(mgr: NetworkManager, running: Callable[[str], bool], repair: b
 
     eps = mgr.endpoints.all()
     for cid in sorted(eps):
-        if not running(cid):
-            problem("network-stale-endpoint", cid[:12],
-                    f"container {cid[:12]} is not running but its network is wired", lambda cid=cid: mgr.detach(cid))
+        # judged under the container's op lock, skipped if an operation (a start) holds it
+        with try_lock(op_lock(cid)) as free:
+            if free and not running(cid):
+                problem("network-stale-endpoint", cid[:12], f"container {cid[:12]} is not running but its "
+                        "network is wired", lambda cid=cid: mgr.detach(cid))
     if repair:
         eps = mgr.endpoints.all()
 
     pins = mgr.paths.run_dir / "netns"
     if pins.is_dir():
         for p in sorted(pins.iterdir()):
-            if p.name not in eps and not running(p.name):
+            with try_lock(op_lock(p.name)) as free:
+                if not free or p.name in eps or running(p.name):
+                    continue
                 problem("network-orphan-netns", p.name[:12], f"network namespace {p} has no container",
                         lambda p=p: netns.remove(p))
 

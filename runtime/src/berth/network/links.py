@@ -170,6 +170,21 @@ def configure_inside(ns_path: Path, interfaces: Sequence[Interface], *, loopback
     netns.run_in(ns_path, body)
 
 
+def set_default_route(ns_path: Path, gateway: ipaddress.IPv4Address) -> None:
+    """Inside the namespace: the default route goes through ``gateway`` (replacing any)."""
+
+    def body() -> None:
+        from pyroute2 import IPRoute, NetlinkError
+
+        with IPRoute() as ipr:
+            try:
+                ipr.route("replace", dst="default", gateway=str(gateway))
+            except NetlinkError as exc:
+                raise _netlink_error(f"default route via {gateway}", exc) from None
+
+    netns.run_in(ns_path, body)
+
+
 def remove_inside(ns_path: Path, ifnames: Iterable[str]) -> None:
     """``network disconnect`` of a running container: delete its interface(s) from inside."""
 

@@ -455,6 +455,21 @@ class NetworkManager:
                     self._sync(self.endpoints.all())
                 raise
 
+    def _move_default_route(self, ep: Endpoint) -> None:
+        """The network with the default route was disconnected: route through the next one that
+        has a way out (Docker's updateGateway)."""
+        from dataclasses import replace
+
+        from berth.network.links import set_default_route
+
+        for n, a in enumerate(ep.attached):
+            if not a.internal:
+                gateway = self.store.by_id(a.network_id).gateway
+                set_default_route(Path(ep.netns), gateway)
+                ep.attached[n] = replace(a, interface=replace(a.interface, gateway=gateway))
+                self.endpoints.write(ep)
+                return
+
     def disconnect(self, cid: str, ref: str, *, force: bool = False) -> None:
         """``network disconnect``: unwire (if running), forget the endpoint, release the address."""
         net = self.store.get(ref)
@@ -481,6 +496,8 @@ class NetworkManager:
                 with HostLinks() as links:
                     for a in gone:
                         links.delete(a.interface.host_if)
+                if any(a.interface.gateway for a in gone):
+                    self._move_default_route(ep)
                 self._sync(self.endpoints.all())
         with self.containers.editing_config(cid) as cfg:
             cfg.get("NetworkSettings", {}).get("Networks", {}).pop(name, None)

@@ -37,16 +37,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import signal
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from berth.fsutil import atomic_write, rmtree
+from berth.locks import try_lock
 from berth.runtime.context import RuntimeContext
 from berth.runtime.errors import ContainerNotFound
 from berth.runtime.liveness import is_alive, start_time
@@ -158,22 +157,6 @@ def _rmdir_cgroup(path: Path) -> bool:
     return ok and not path.exists()
 
 
-@contextlib.contextmanager
-def _try_lock(path: Path) -> Iterator[bool]:
-    """The container's op lock if it is free right now (True), else False: never waits."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
 class _Checker:
     def __init__(self, ctx: RuntimeContext, repair: bool) -> None:
         self.ctx = ctx
@@ -253,7 +236,7 @@ class _Checker:
         if not (monitors or runtime_states or my_mounts or cgroups or bundle_stale or incomplete or dead
                 or interrupted_start or removing):
             return
-        with _try_lock(ctx.op_lock(cid)) as free:
+        with try_lock(ctx.op_lock(cid)) as free:
             if not free:
                 return  # a live start / finalize / remove owns it
             # Re-read under the lock: the operation that just released it may have changed things.
