@@ -257,6 +257,16 @@ def test_answer_forwards_what_is_not_local() -> None:
     assert isinstance(fwd, Forward) and fwd.upstreams == (Upstream("198.51.100.1"), Upstream("2001:db8::1", 5353))
 
 
+def test_internal_only_clients_get_local_names_but_no_forwarding() -> None:
+    t = parse({**TABLE, "clients": {"172.18.0.2": {"networks": [NET1], "forward": False}}})
+    local = codec.parse_message(answer(t, codec.build_query("web", codec.TYPE_A, ident=5), "172.18.0.2", tcp=False))
+    assert local.rcode == codec.NOERROR and local.answers
+    out = answer(t, codec.build_query("example.com", codec.TYPE_A, ident=5), "172.18.0.2", tcp=False)
+    assert codec.parse_message(out).rcode == codec.SERVFAIL  # no way out, DNS included
+    with pytest.raises(TableError, match="forward"):
+        parse({**TABLE, "clients": {"172.18.0.2": {"networks": [NET1], "forward": "no"}}})
+
+
 def test_answer_errors() -> None:
     t = parse({**TABLE, "upstream": []})
     no_up = codec.parse_message(answer(t, codec.build_query("example.com", 1, ident=8), "10.1.1.1", tcp=False))

@@ -73,3 +73,18 @@ def test_disconnecting_the_primary_network_moves_the_default_route(rt):
     rt.disconnect(cid, "first")
     code, out, _ = co.exec_(rt, cid, ["ip", "route"])
     assert code == 0 and "default via 10.251.175.1" in out.decode()
+
+
+def test_outside_names_are_forwarded_to_the_containers_dns_servers(rt):
+    """A container on a user network resolves a name no container has through the engine's
+    resolver, which asks the container's --dns server (here a stub on the host's loopback)."""
+    from test_dns_server import Stub  # the upstream stub of the resolver's own tests
+
+    stub = Stub("127.0.0.77", 53, "192.0.2.77")
+    try:
+        rt.networks.create_network("fwdnet", subnet="10.251.176.0/24")
+        code, out = run_output(rt, ("nslookup", "example.test"), network="fwdnet", dns=("127.0.0.77",))
+    finally:
+        stub.close()
+    assert "Address: 192.0.2.77" in out, (code, out)  # (the stub has no AAAA: nslookup then exits 1)
+    assert ("udp", "example.test") in stub.asked

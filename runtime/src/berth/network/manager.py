@@ -320,7 +320,9 @@ class NetworkManager:
                 if a.network_id in gateways:
                     listen.add(gateways[a.network_id])
                 clients[ip] = {"networks": [x.network_id for x in user_nets],
-                               "upstream": list((record.get("HostConfig") or {}).get("Dns") or [])}
+                               "upstream": list((record.get("HostConfig") or {}).get("Dns") or []),
+                               # internal networks only: no way out, so no forwarded names either (Docker)
+                               "forward": any(not x.internal for x in ep.attached)}
         return {"listen": [{"address": a, "port": 53} for a in sorted(listen)], "upstream": [],
                 "clients": clients, "names": names, "ptr": ptr}
 

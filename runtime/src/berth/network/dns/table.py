@@ -82,6 +82,8 @@ class Upstream:
 class Client:
     networks: tuple[str, ...] = ()
     upstream: tuple[Upstream, ...] = ()
+    #: False for a container on internal networks only: no way out, DNS included (as in Docker)
+    forward: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class Table:
 
     def upstreams(self, client: str) -> tuple[Upstream, ...]:
         c = self.clients.get(client)
+        if c is not None and not c.forward:
+            return ()
         return c.upstream if c is not None and c.upstream else self.upstream
 
 
@@ -202,7 +206,10 @@ def parse(obj: object, *, host_upstream: Sequence[Upstream] = ()) -> Table:
         if not all(isinstance(n, str) and n for n in nets):
             raise TableError(f"dns table: {where}.networks: expected network IDs", field=where)
         own = usable(_upstreams(_list(spec, "upstream", f"{where}."), f"{where}.upstream"))
-        clients[_ip(ip, where)] = Client(tuple(dict.fromkeys(nets)), own)
+        forward = spec.get("forward", True)
+        if not isinstance(forward, bool):
+            raise TableError(f"dns table: {where}.forward: expected true or false", field=where)
+        clients[_ip(ip, where)] = Client(tuple(dict.fromkeys(nets)), own, forward)
     names: dict[str, Mapping[str, tuple[str, ...]]] = {}
     ptr: dict[str, Mapping[str, str]] = {}
     for net, entries in _dict(obj, "names", "").items():
