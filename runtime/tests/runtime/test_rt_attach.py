@@ -178,3 +178,14 @@ def test_detach_scanner() -> None:
     assert s.feed(b"ab\x10") == (b"ab", False)
     assert s.feed(b"c") == (b"\x10c", False)
     assert s.feed(b"\x10\x10\x11rest") == (b"\x10", True)
+
+
+def test_run_it_without_a_terminal_is_refused_before_anything_is_created(rt) -> None:
+    proc = subprocess.run(berth(rt.paths.root, "run", "-it", "busybox", "sh"), capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1 and "the input device is not a TTY" in proc.stderr
+    assert co.ps(rt, all=True) == []
+    # -t alone (no stdin to read) is fine without a terminal, as in Docker
+    proc = subprocess.run(berth(rt.paths.root, "run", "--rm", "-t", "busybox", "echo", "ok"), capture_output=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0 and b"ok" in proc.stdout

@@ -83,6 +83,9 @@ def cmd_create(engine: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_run(engine: Any, args: argparse.Namespace) -> int:
+    if args.tty and args.interactive and not args.detach and not sys.stdin.isatty():
+        # Docker's check, before anything is created: a raw terminal needs a terminal to read from
+        raise BerthError("the input device is not a TTY", flag="-t")
     cid = _create(engine, args)
     if not args.detach and (args.interactive or args.tty):
         return _run_attached(engine, cid, args)
