@@ -253,6 +253,14 @@ def _copy_contents(src: Entry, into: int, owner: Owner | None) -> None:
         os.close(fd)
 
 
+def _set_meta(fd: int, owner: Owner | None, st: os.stat_result) -> None:
+    """Owner (if given), mode and times of a copied file or directory, from ``st``."""
+    if owner is not None:
+        os.fchown(fd, owner.uid, owner.gid)
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))  # after chown, which clears setuid bits
+    os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 def _copy_entry(src_dir: int, src_name: str, dst_dir: int, dst_name: str, owner: Owner | None) -> None:
     """Copy one entry (recursively) from ``src_dir/src_name`` to ``dst_dir/dst_name``, all by fd."""
     if src_name == "":
@@ -271,10 +279,7 @@ def _copy_entry(src_dir: int, src_name: str, dst_dir: int, dst_name: str, owner:
             try:
                 for name in sorted(os.listdir(sfd)):
                     _copy_entry(sfd, name, dfd, name, owner)
-                if owner is not None:
-                    os.fchown(dfd, owner.uid, owner.gid)
-                os.fchmod(dfd, stat.S_IMODE(mode))
-                os.utime(dfd, ns=(st.st_atime_ns, st.st_mtime_ns))
+                _set_meta(dfd, owner, st)
             finally:
                 os.close(dfd)
         finally:
@@ -287,10 +292,7 @@ def _copy_entry(src_dir: int, src_name: str, dst_dir: int, dst_name: str, owner:
                           dir_fd=dst_dir)
             try:
                 _copy_bytes(sfd, dfd, st.st_size)
-                if owner is not None:
-                    os.fchown(dfd, owner.uid, owner.gid)
-                os.fchmod(dfd, stat.S_IMODE(mode))  # after chown, which clears setuid bits
-                os.utime(dfd, ns=(st.st_atime_ns, st.st_mtime_ns))
+                _set_meta(dfd, owner, st)
             finally:
                 os.close(dfd)
         finally:

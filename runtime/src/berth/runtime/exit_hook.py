@@ -24,11 +24,7 @@ def main(argv: list[str]) -> int:
     try:
         on_exit(ctx, argv[1])
     except (BerthError, OSError) as exc:
-        try:
-            with ctx.containers.editing_state(argv[1]) as st:
-                st.Error = f"exit hook: {exc}"
-        except (BerthError, OSError):
-            pass
+        ctx.containers.record_error(argv[1], f"exit hook: {exc}")
         return 1
     return 0
 

@@ -26,16 +26,11 @@ def main(argv: list[str]) -> int:
     try:
         Engine(root).start(cid)
     except (BerthError, OSError) as exc:
-        try:
-            from berth.paths import Paths
-            from berth.runtime.context import RuntimeContext
+        from berth.paths import Paths
+        from berth.state import ContainerStore
 
-            with RuntimeContext(Paths.for_root(root)).containers.editing_state(cid) as st:
-                st.Error = f"restart: {exc}"
-                if st.Status == "restarting":  # failed before lifecycle.start (e.g. a layer is gone)
-                    st.Status, st.Running, st.Restarting = "exited", False, False
-        except (BerthError, OSError):
-            pass
+        # stop_restarting: it failed before lifecycle.start (e.g. a layer is gone), which marks it itself
+        ContainerStore(Paths.for_root(root)).record_error(cid, f"restart: {exc}", stop_restarting=True)
         return 1
     return 0
 

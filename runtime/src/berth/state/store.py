@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from berth.errors import InvalidArgument
+from berth.errors import BerthError, InvalidArgument
 from berth.fsutil import atomic_write, atomic_write_json, fsync_dir, read_json, rmtree
 from berth.locks import file_lock
 from berth.paths import Paths
@@ -188,6 +188,17 @@ class ContainerStore:
         if data is None:
             raise ContainerNotFound(f"No such container: {cid}", container=cid)
         return ContainerState.from_dict(data)
+
+    def record_error(self, cid: str, message: str, *, stop_restarting: bool = False) -> None:
+        """For processes nobody reads (the exit hook, the restarter): put ``message`` in State.Error;
+        ``stop_restarting`` also marks a pending restart as exited. Never raises."""
+        try:
+            with self.editing_state(cid) as st:
+                st.Error = message
+                if stop_restarting and st.Status == "restarting":
+                    st.Status, st.Running, st.Restarting = "exited", False, False
+        except (BerthError, OSError):
+            pass
 
     @contextmanager
     def editing_config(self, cid: str) -> Iterator[dict[str, Any]]:
