@@ -18,10 +18,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from nethost import ClientHost, client_host_ns
-from rtkit import isolated_network_config, mounts_under, network_leftovers
+from rtkit import isolated_engine, teardown_engine
 
 from berth.engine import Engine
-from berth.engine import container_ops as co
 from berth.paths import Paths
 from berth.store import Store
 
@@ -82,18 +81,11 @@ def firewall_backend() -> str:
 @pytest.fixture
 def rt(tmp_path: Path, busybox_tar: Path, firewall_backend: str) -> Iterator[Engine]:
     """An engine root holding the image ``busybox``, with networking of its own (``rtkit``)."""
-    isolated_network_config(tmp_path / "root", **({"firewall-backend": firewall_backend}
-                                                  if firewall_backend != "auto" else {}))
-    engine = Engine(root=tmp_path / "root")
+    engine = isolated_engine(tmp_path / "root", **({"firewall-backend": firewall_backend}
+                                                   if firewall_backend != "auto" else {}))
     engine.import_image(busybox_tar, "busybox")
     yield engine
-    for row in co.ps(engine, all=True):
-        co.rm(engine, row["Id"], force=True)
-    assert mounts_under(engine.paths.root) == []
-    runc_root = engine.paths.run_dir / "runc"
-    assert not runc_root.exists() or list(runc_root.iterdir()) == []
-    assert network_leftovers(engine) == []
-    engine.networks.shutdown()  # bridges, firewall table, resolver of this root
+    teardown_engine(engine)
 
 
 

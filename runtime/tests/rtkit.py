@@ -41,6 +41,26 @@ def isolated_network_config(root: Path, **extra) -> dict:
     return config
 
 
+def isolated_engine(root: Path, **config) -> Engine:
+    """An engine at ``root`` with networking of its own (``isolated_network_config``)."""
+    isolated_network_config(root, **config)
+    return Engine(root=root)
+
+
+def teardown_engine(engine: Engine) -> None:
+    """Force-remove every container, check nothing is left mounted, in runc or wired, then take down
+    the engine's bridges, firewall table and resolver."""
+    from berth.engine import container_ops as co
+
+    for row in co.ps(engine, all=True):
+        co.rm(engine, row["Id"], force=True)
+    assert mounts_under(engine.paths.root) == []
+    runc_root = engine.paths.run_dir / "runc"
+    assert not runc_root.exists() or list(runc_root.iterdir()) == []
+    assert network_leftovers(engine) == []
+    engine.networks.shutdown()
+
+
 def network_leftovers(engine: Engine) -> list[str]:
     """What an engine with no running container must not have: wiring, pins, veths, rules."""
     mgr = engine.networks

@@ -19,13 +19,18 @@ def image_size(store: Store, rec: ImageRecord) -> int:
     return sum(store.layers.size(d) for d in dict.fromkeys(rec.diff_ids()))
 
 
-def image_summaries(store: Store) -> list[dict[str, Any]]:
-    """One row per (repository, tag), dangling images as ``<none>``, newest first."""
+def image_summaries(store: Store, *, intermediate: bool = True) -> list[dict[str, Any]]:
+    """One row per (repository, tag), dangling images as ``<none>``, newest first. ``intermediate=False``
+    leaves out untagged images that are the parent of another image (a build's steps), as Docker's
+    ``images`` without ``-a``."""
     names = store.images.names()
     rows = []
-    for rec in store.images.records():
-        cfg = _config(store, rec)
+    configs = {rec.id: (rec, _config(store, rec)) for rec in store.images.records()}
+    parents = set() if intermediate else _parents(configs.values())
+    for rec, cfg in configs.values():
         tags, digests = names.names_of(rec.id)
+        if not tags and rec.id in parents:
+            continue
         base = {
             "ID": str(rec.id),
             "Created": cfg.get("created", ""),
@@ -47,6 +52,23 @@ def image_summaries(store: Store) -> list[dict[str, Any]]:
             rows.append(row)
     rows.sort(key=lambda r: (r["Created"], r["Repository"], r["Tag"]), reverse=True)
     return rows
+
+
+def _parents(images: Any) -> set[Digest]:
+    """Images another image was built on: its history and layers are a strict prefix of the other's."""
+    by_history: dict[tuple, Digest] = {}
+    for rec, cfg in images:
+        by_history[(tuple(map(str, rec.diff_ids())), json.dumps(cfg.get("history") or []))] = rec.id
+    out: set[Digest] = set()
+    for rec, cfg in images:
+        history = cfg.get("history") or []
+        diff_ids = tuple(map(str, rec.diff_ids()))
+        for n in range(1, len(history)):
+            layers = sum(1 for h in history[:n] if not h.get("empty_layer"))
+            parent = by_history.get((diff_ids[:layers], json.dumps(history[:n])))
+            if parent is not None and parent != rec.id:
+                out.add(parent)
+    return out
 
 
 def inspect_image(store: Store, image_id: Digest) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -44,48 +45,73 @@ def commit_container(ctx: RuntimeContext, store: Store, cid: str, *, repo: str |
                      changes: list[str] | None = None, message: str = "", author: str = "") -> Digest:
     """Create the image; tag it ``repo`` (``name[:tag]``, tag ``latest`` by default) if given."""
     from berth.archive.changes import apply_changes
+    from berth.archive.common import tag_key
+
+    record = ctx.containers.config(cid)
+    tags = [tag_key(repo)] if repo else []  # a bad name fails before any work
+    config_section = apply_changes(list(changes or []), record["Config"])  # so does a bad --change
+    base_id = Digest.parse(record["Image"])
+    if store.images.get(base_id) is None or not store.blobs.has(base_id):
+        raise ImageNotFound(f"cannot commit container {cid[:12]}: its image {base_id.short} was removed",
+                            image=str(base_id))
+
+    def config(base_cfg: dict[str, Any], layers: list[LayerRef], empty: bool) -> dict[str, Any]:
+        return _image_config(base_cfg, config_section, record, layers, empty=empty, message=message,
+                             author=author)
+
+    return write_image(store, base_id, ctx.containers.dir(cid), config, tags=tags, source="commit",
+                       stub_record=record)
+
+
+#: ``(base image config, layers of the new image, whether the diff was empty) -> new image config``
+ConfigFn = Callable[[dict[str, Any], list[LayerRef], bool], dict[str, Any]]
+
+
+def write_image(store: Store, base_id: Digest | None, record_dir: Path | None, make_config: ConfigFn, *,
+                tags: Sequence[str] = (), source: str, stub_record: dict[str, Any] | None = None) -> Digest:
+    """A new image: ``base_id``'s layers (none for ``scratch``: None), plus the overlay upper dir of the
+    container at ``record_dir`` as one more layer unless it is empty (or ``record_dir`` is None), with
+    the config ``make_config`` returns. ``stub_record``: the container's record, whose mount points
+    the runtime created are left out of the layer (``mount_stubs``). Returns the image ID."""
     from berth.archive.common import (
         DOCKER_LAYER_GZIP,
         DOCKER_MANIFEST,
         GZIP_LAYER_TYPES,
         publish_layer,
         schema2_manifest,
-        tag_key,
     )
     from berth.archive.streams import compress_layer
     from berth.layers import write_layer_tar
 
-    record = ctx.containers.config(cid)
-    tags = [tag_key(repo)] if repo else []  # a bad name fails before any work
-    config_section = apply_changes(list(changes or []), record["Config"])  # so does a bad --change
-    base_id = Digest.parse(record["Image"])
-    base = store.images.get(base_id)
-    if base is None or not store.blobs.has(base_id):
-        raise ImageNotFound(f"cannot commit container {cid[:12]}: its image {base_id.short} was removed",
-                            image=str(base_id))
-    base_cfg: dict[str, Any] = json.loads(store.blobs.read(base_id))
-    upper, _, _ = overlay_dirs(ctx.containers.dir(cid))
-    lowers = [store.layers.diff_dir(d) for d in reversed(base.diff_ids())]  # top first
-    stubs = mount_stubs(upper, lowers, record)
-    empty = not upper.is_dir() or not (_entries(upper) - stubs)
+    base = store.images.get(base_id) if base_id is not None else None
+    if base_id is not None and (base is None or not store.blobs.has(base_id)):
+        raise ImageNotFound(f"image {base_id.short} was removed", image=str(base_id))
+    base_cfg: dict[str, Any] = json.loads(store.blobs.read(base_id)) if base_id is not None else {}
+    base_layers = base.layers if base is not None else ()
+    upper = overlay_dirs(record_dir)[0] if record_dir is not None else None
+    stubs: set[str] = set()
+    if upper is not None and stub_record is not None:
+        stubs = mount_stubs(upper, [store.layers.diff_dir(x.diff_id) for x in reversed(base_layers)],
+                            stub_record)
+    empty = upper is None or not upper.is_dir() or not (_entries(upper) - stubs)
 
     store.paths.tmp.mkdir(parents=True, exist_ok=True)
     with store.lease() as lease, tempfile.TemporaryFile(dir=store.paths.tmp,
                                                         prefix=f"commit-{os.getpid()}-") as tar:
-        store.claim(lease, blobs=base.blobs(), layers=base.diff_ids())
+        if base is not None:
+            store.claim(lease, blobs=base.blobs(), layers=base.diff_ids())
         layers = [LayerRef(x.diff_id, x.blob, DOCKER_LAYER_GZIP if x.media_type in GZIP_LAYER_TYPES
-                           else x.media_type, x.size) for x in base.layers]
+                           else x.media_type, x.size) for x in base_layers]
         if not empty:
+            assert upper is not None
             write_layer_tar(upper, tar)
             if stubs:
                 _drop_entries(tar, stubs, store)
             tar.seek(0)
             pending = compress_layer(store, tar)
-            layers.append(publish_layer(store, lease, pending, tar, f"layer of container {cid[:12]}"))
+            layers.append(publish_layer(store, lease, pending, tar, f"layer of {upper.parent.name[:12]}"))
 
-        config_raw = json.dumps(_image_config(base_cfg, config_section, record, layers, empty=empty,
-                                              message=message, author=author),
-                                separators=(",", ":")).encode()
+        config_raw = json.dumps(make_config(base_cfg, layers, empty), separators=(",", ":")).encode()
         config_digest = Digest.of_bytes(config_raw)
         manifest_raw = schema2_manifest(config_raw, config_digest, tuple(layers))
         manifest_digest = Digest.of_bytes(manifest_raw)
@@ -93,7 +119,7 @@ def commit_container(ctx: RuntimeContext, store: Store, cid: str, *, repo: str |
         store.blobs.put_bytes(config_raw, config_digest)
         store.blobs.put_bytes(manifest_raw, manifest_digest)
         store.commit_image(ImageRecord(config_digest, manifest_digest, DOCKER_MANIFEST, tuple(layers),
-                                       source="commit"), tags=tags)
+                                       source=source), tags=list(tags))
     return config_digest
 
 
@@ -120,14 +146,14 @@ def _image_config(base: dict[str, Any], config_section: dict[str, Any], record: 
         "config": config_section,
         "container": record["Id"],
         "created": created,
-        "history": [*_base_history(base), step],
+        "history": [*base_history(base), step],
         "os": base.get("os") or "linux",
         "rootfs": {"type": "layers", "diff_ids": [str(x.diff_id) for x in layers]},
     })
     return cfg
 
 
-def _base_history(base: dict[str, Any]) -> list[dict[str, Any]]:
+def base_history(base: dict[str, Any]) -> list[dict[str, Any]]:
     """The image's history; one entry per layer when it has none (history rows pair with layers)."""
     if base.get("history"):
         return list(base["history"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from berth.errors import StoreError
 from berth.fsutil import rmtree
@@ -95,7 +96,8 @@ def check_store(store: Store, *, repair: bool = False) -> CheckReport:
         for entry in paths.tmp.iterdir():
             pid = _owner_pid(entry.name)
             if pid is None or not _pid_alive(pid):
-                problem("stale-temp", entry.name, "left by a writer that no longer runs", lambda e=entry: rmtree(e))
+                problem("stale-temp", entry.name, "left by a writer that no longer runs",
+                        lambda e=entry: _remove_temp(e))
     if paths.leases.is_dir():
         live = {p.name for p in paths.leases.iterdir()}
         live_claims(paths, reap=repair)
@@ -186,3 +188,16 @@ def _record_problem(store: Store, image_id: Digest, bad_blobs: set[Digest]) -> s
         if not store.layers.has(d):
             return f"unpacked layer {d} is missing"
     return None
+
+
+def _remove_temp(entry: Path) -> None:
+    """Unmount what a dead writer left mounted inside (a build step's rootfs), then remove the tree:
+    removing through a live overlay would only fill its upper dir with whiteouts."""
+    from berth.runtime.mountutil import umount
+
+    prefix = str(entry) + "/"
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=lambda p: -p.count("/")):
+        umount(Path(point))
+    rmtree(entry)
