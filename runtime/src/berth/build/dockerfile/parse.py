@@ -9,7 +9,6 @@ where this parser refuses what it does not implement instead of ignoring it: ``R
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +76,8 @@ def parse_line(text: str, *, line: int, filename: str = "Dockerfile", escape: st
 
 
 def _unknown(keyword: str) -> str:
+    import difflib  # only on this error path: commit/import --change load this module
+
     close = difflib.get_close_matches(keyword, list(_PARSERS), n=1, cutoff=0.75)
     return f"unknown instruction: {keyword}" + (f" (did you mean {close[0]}?)" if close else "")
 
