@@ -8,6 +8,8 @@ Writes bench/results.json and prints a table. Figures:
   with no extraction, a floor for any engine.
 * pull_warm: the same pull again (everything present): the idempotent path.
 * cli_startup: ``berth --help``.
+* build: a cold build and a no-change rebuild of a 5-step Dockerfile (``buildbench.py``). Anchor:
+  ``docker build`` of the same context when a Docker daemon answers.
 * network: published-port throughput and connection rate, ``run`` latency with the default
   network and with none (``netbench.py``; needs root, runc and conmon). Anchor: the same against
   ``docker run -p`` when a Docker daemon answers.
@@ -30,6 +32,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "runtime" / "tests"))
 sys.path.insert(0, str(HERE))
 
+import buildbench  # noqa: E402
 import netbench  # noqa: E402
 from imagegen import layer_tar  # noqa: E402
 from registry_fixture import start_registry  # noqa: E402
@@ -130,6 +133,18 @@ def main() -> int:
             results["network"] = {"error": f"{type(exc).__name__}: {exc}"}
             failed = True
 
+    if "skipped" in results["network"]:
+        results["build"] = {"skipped": results["network"]["skipped"]}
+    else:
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                busybox = Path(tmp) / "busybox.tar"
+                subprocess.run(["bash", str(REPO / "tests/images/busybox-rootfs.sh"), str(busybox)], check=True)
+                results["build"] = buildbench.bench(BERTH, busybox, RUNS, docker_available())
+        except Exception as exc:
+            results["build"] = {"error": f"{type(exc).__name__}: {exc}"}
+            failed = True
+
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     pc = results["pull_cold_s"]
     print(f"{'figure':<34}{'berth':>10}{'docker':>10}{'ratio':>8}")
@@ -146,6 +161,11 @@ def main() -> int:
         print("\n".join(netbench.table(net)))
     else:
         print(f"network: {net.get('skipped') or net.get('error')}")
+    build = results["build"]
+    if "cold_s" in build:
+        print("\n".join(buildbench.table(build)))
+    else:
+        print(f"build: {build.get('skipped') or build.get('error')}")
     if pc.get("note"):
         print(f"note: {pc['note']}")
     print(f"results: {HERE / 'results.json'}")

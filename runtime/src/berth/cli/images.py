@@ -37,6 +37,7 @@ def register(sub: Any) -> None:
 
     sp = add("images", cmd_images, "list images")
     sp.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
+    sp.add_argument("-a", "--all", action="store_true", help="also the intermediate images of builds")
     sp.add_argument("--digests", action="store_true")
     sp.add_argument("--no-trunc", action="store_true")
     sp.add_argument("--format", choices=["table", "json"], default="table")
@@ -140,7 +141,7 @@ def cmd_rmi(engine: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_images(engine: Any, args: argparse.Namespace) -> int:
-    rows = engine.images()
+    rows = engine.images(all=args.all)
     if args.repository:
         from berth.reference import Reference
 

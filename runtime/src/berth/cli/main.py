@@ -15,7 +15,7 @@ from berth.errors import BerthError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from berth.cli import container_tools, containers, images, networks, system, volumes
+    from berth.cli import build, container_tools, containers, images, networks, system, volumes
 
     p = argparse.ArgumentParser(prog="berth", description="A daemonless container engine (Docker-compatible verbs).")
     p.add_argument("--root", default=os.environ.get("BERTH_ROOT"),
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     images.register(sub)
+    build.register(sub)
     containers.register(sub)
     container_tools.register(sub)
     system.register(sub)

@@ -285,10 +285,17 @@ class Engine:
                 containers=users,
             )
 
-    def images(self, *, all: bool = True) -> list[dict[str, Any]]:
+    def images(self, *, all: bool = False) -> list[dict[str, Any]]:
+        """``images``; ``all`` also lists the intermediate images of builds (``images -a``)."""
         from berth.engine.image_views import image_summaries
 
-        return image_summaries(self.store)
+        return image_summaries(self.store, intermediate=all)
+
+    def build(self, options: Any, out: Any = None) -> Digest:
+        """``build``: ``options`` is a ``berth.build.builder.BuildOptions``; ``out(text)`` gets the output."""
+        from berth.build.builder import build, no_output
+
+        return build(self, options, out or no_output)
 
     def inspect_image(self, ref: str) -> dict[str, Any]:
         from berth.engine.image_views import inspect_image

@@ -1,0 +1,77 @@
+"""A RUN step: a container from the step's parent image, its output relayed as it comes, its writable
+layer committed as the step's diff, and the container removed whatever happens.
+
+The container is an ordinary one (``docker ps`` shows it while the step runs, as with Docker's classic
+builder): network ``bridge`` by default, so ``apt-get`` reaches the mirror through NAT; the image's
+User, WorkingDir and Env apply; the entrypoint is cleared and the build args in effect are added to
+its environment. Its output is read from conmon's attach socket, connected between ``runtime create``
+and ``start`` so no byte is lost.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+from berth.build.builder.options import Output
+from berth.errors import BerthError
+from berth.reference import Digest
+
+
+class BuildStepFailed(BerthError):
+    """A RUN step exited non-zero (Docker: "The command '...' returned a non-zero code: N")."""
+
+
+def run_in_container(engine: Any, parent: Digest, command: Sequence[str], env: Sequence[tuple[str, str]], *,
+                     network: str, out: Output, commit: Any) -> Digest:
+    """Run ``command``; on exit 0 call ``commit(record_dir, record) -> Digest`` before the container goes."""
+    from berth.containers import ContainerSpec
+    from berth.engine import container_ops as co
+    from berth.runtime import attach
+
+    ctx = co.runtime_context(engine)
+    spec = ContainerSpec(image=str(parent), command=tuple(command), entrypoint=(), env=tuple(env),
+                         network=network)
+    cid = co.create(engine, spec, detach=True)
+    try:
+        out(f" ---> Running in {cid[:12]}\n")
+        bundle = ctx.bundle(cid)
+        socks: list = []
+        try:
+            co.start(engine, cid, on_created=lambda _cid: socks.append(attach.connect(bundle)))
+        except BaseException:
+            for s in socks:
+                s.close()
+            raise
+        with socks[0] as sock:
+            _relay(sock, out)
+        code = co.wait(engine, cid)
+        if code != 0:
+            raise BuildStepFailed(f"The command '{' '.join(command)}' returned a non-zero code: {code}",
+                                  command=list(command), code=code)
+        return commit(ctx.containers.dir(cid), ctx.containers.config(cid))
+    finally:
+        with contextlib.suppress(BerthError):
+            co.rm(engine, cid, force=True, volumes=True)
+        out(f"Removing intermediate container {cid[:12]}\n")
+
+
+def _relay(sock: Any, out: Output) -> None:
+    """conmon's attach packets (one stream byte, then data) to ``out``, until the container is done."""
+    decoders = {2: codecs.getincrementaldecoder("utf-8")("replace"),
+                3: codecs.getincrementaldecoder("utf-8")("replace")}
+    while True:
+        packet = sock.recv(1 << 16)
+        if not packet:
+            break
+        decoder = decoders.get(packet[0])
+        if decoder is not None:
+            text = decoder.decode(packet[1:])
+            if text:
+                out(text)
+    for decoder in decoders.values():
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            out(tail)
