@@ -274,3 +274,40 @@ def test_cli_build(builder: Engine, tmp_path: Path) -> None:
     bad = write(tmp_path / "bad", {"Dockerfile": "FROM busybox\nRUN false\n"})
     proc = subprocess.run([*cli, "build", "-q", str(bad)], capture_output=True, text=True)
     assert proc.returncode != 0 and "returned a non-zero code: 1" in proc.stderr
+
+
+def test_kill_9_of_build_then_system_check_repairs(builder: Engine, tmp_path: Path) -> None:
+    """A build killed during a RUN leaves its container running; killed inside a COPY step it leaves
+    an overlay mounted under tmp/. ``system check --repair`` removes both; nothing is tagged."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN echo started && sleep 60\n"})
+    cli = [sys.executable, "-m", "berth.cli.main", "--root", str(builder.paths.root)]
+    proc = subprocess.Popen([*cli, "build", "-t", "killed", str(ctx)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("started"):
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(co.ps(builder)) == 1  # the step's container outlives its builder
+    found = builder.system_check()
+    assert [p.kind for p in found.problems] == ["stale-build-container"]
+    assert builder.system_check(repair=True).clean
+    assert co.ps(builder, all=True) == [] and builder.system_check().problems == []
+
+    child = ("import os, sys\nfrom berth.engine import Engine\nfrom berth.build.builder.workdir import step_rootfs\n"
+             "e = Engine(root=sys.argv[1])\nwith step_rootfs(e.store, e.image_id('busybox')) as (d, root):\n"
+             "    (root / 'half-copied').write_text('x')\n    os.kill(os.getpid(), 9)\n")
+    subprocess.run([sys.executable, "-c", child, str(builder.paths.root)])
+    time.sleep(0.1)
+    assert mounts_under(builder.paths.root) != []
+    found = builder.system_check()
+    assert [p.kind for p in found.problems] == ["stale-temp"]
+    assert builder.system_check(repair=True).clean
+    assert mounts_under(builder.paths.root) == [] and not list(builder.paths.tmp.glob("build-*"))
+    with pytest.raises(ImageNotFound):
+        builder.image_id("killed")

@@ -337,10 +337,12 @@ class Engine:
 
     # -- system ------------------------------------------------------------------
     def system_check(self, *, repair: bool = False) -> CheckReport:
+        from berth.build.builder.check import check_build
         from berth.runtime.check import check_engine
         from berth.store.check import Problem, check_store
 
         report = check_store(self.store, repair=repair)
+        report.problems.extend(Problem(**p) for p in check_build(self, repair))
         report.problems.extend(Problem(**p) for p in self.volumes.check(repair=repair))
         report.problems.extend(Problem(**p) for p in check_engine(self, repair=repair))
         report.problems.extend(Problem(**p) for p in self._check_network(repair))

@@ -32,8 +32,10 @@ def run_in_container(engine: Any, parent: Digest, command: Sequence[str], env: S
     from berth.runtime import attach
 
     ctx = co.runtime_context(engine)
+    from berth.build.builder.check import owner_label
+
     spec = ContainerSpec(image=str(parent), command=tuple(command), entrypoint=(), env=tuple(env),
-                         network=network)
+                         network=network, labels=(owner_label(),))
     cid = co.create(engine, spec, detach=True)
     try:
         out(f" ---> Running in {cid[:12]}\n")
