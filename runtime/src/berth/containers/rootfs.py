@@ -1,11 +1,9 @@
 """Read a file of a container rootfs as the container would see it, never leaving the rootfs.
 
-Every component is opened relative to its parent with ``O_NOFOLLOW``; a symlink
-is resolved by hand with the rootfs as ``/`` (absolute targets restart at the
-rootfs, ``..`` stops at it), like ``openat2(RESOLVE_IN_ROOT)`` or Docker's
-``FollowSymlinkInScope``. A link to ``/etc/shadow`` of the host therefore names
-the rootfs's own ``etc/shadow``, and no swap of a component for a symlink during
-the walk can escape.
+The path is resolved by ``berth.rootpath`` with the rootfs as ``/`` (absolute symlink targets
+restart at the rootfs, ``..`` stops at it), like ``openat2(RESOLVE_IN_ROOT)`` or Docker's
+``FollowSymlinkInScope``. A link to ``/etc/shadow`` of the host therefore names the rootfs's own
+``etc/shadow``, and no swap of a component for a symlink during the walk can escape.
 """
 
 from __future__ import annotations
@@ -15,8 +13,8 @@ import os
 import stat
 from pathlib import Path
 
-MAX_SYMLINKS = 40  # as the kernel (ELOOP)
-_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+from berth.rootpath import resolve
+
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
@@ -44,50 +42,23 @@ def read_in_root(rootfs: Path, path: str, limit: int = 16 << 20) -> bytes | None
 
 def open_in_root(rootfs: Path, path: str) -> int:
     """A read-only fd on the regular file ``path`` resolved inside ``rootfs``; raises ``OSError``."""
-    stack = [os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)]  # fds from the root down
-    todo = _components(path)
-    links = 0
+    root = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        while todo:
-            name = todo.pop()
-            if name == "..":
-                if len(stack) > 1:
-                    os.close(stack.pop())
-                continue
-            fd = os.open(name, _PATH, dir_fd=stack[-1])
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISLNK(mode):
-                os.close(fd)
-                links += 1
-                if links > MAX_SYMLINKS:
-                    raise OSError(errno.ELOOP, "too many levels of symbolic links", path)
-                target = os.readlink(name, dir_fd=stack[-1])
-                if target.startswith("/"):
-                    while len(stack) > 1:
-                        os.close(stack.pop())
-                todo.extend(_components(target))
-            elif not todo:
-                os.close(fd)
-                if not stat.S_ISREG(mode):
-                    raise OSError(errno.EINVAL, "not a regular file", path)
-                return _reopen(name, stack[-1], mode)
-            elif stat.S_ISDIR(mode):
-                stack.append(fd)
-            else:
-                os.close(fd)
-                raise OSError(errno.ENOTDIR, "not a directory", path)
-        raise OSError(errno.EISDIR, "is a directory", path)
+        entry = resolve(root, path, follow_last=True)
     finally:
-        for fd in stack:
-            os.close(fd)
+        os.close(root)
+    with entry:
+        if entry.name == ".":
+            raise OSError(errno.EISDIR, "is a directory", path)
+        st = entry.lstat()
+        if st is None:
+            raise FileNotFoundError(errno.ENOENT, "no such file", path)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        return _reopen(entry.name, entry.dir_fd)
 
 
-def _components(path: str) -> list[str]:
-    """Components of ``path`` in reverse order (a stack), without empty and "." parts."""
-    return [p for p in reversed(path.split("/")) if p not in ("", ".")]
-
-
-def _reopen(name: str, parent: int, mode: int) -> int:
+def _reopen(name: str, parent: int) -> int:
     fd = os.open(name, _READ, dir_fd=parent)  # O_NOFOLLOW: a swap to a symlink since fails with ELOOP
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)

@@ -88,3 +88,19 @@ def _find_group(groups: list[list[str]], group_arg: str) -> int:
         raise InvalidArgument(f"unable to find group {group_arg}: no matching entries in group file",
                               group=group_arg)
     return _id(group_arg)
+
+
+def uid_of_name(rootfs: Path, name: str) -> int | None:
+    """The uid of user ``name`` in the rootfs's /etc/passwd (its first entry), or None."""
+    for e in _entries(rootfs, "passwd"):
+        if len(e) >= 4 and e[0] == name and e[2].isdigit() and e[3].isdigit():
+            return int(e[2])
+    return None
+
+
+def gid_of_name(rootfs: Path, name: str) -> int | None:
+    """The gid of group ``name`` in the rootfs's /etc/group (its first entry), or None."""
+    for g in _entries(rootfs, "group"):
+        if len(g) >= 3 and g[0] == name and g[2].isdigit():
+            return int(g[2])
+    return None

@@ -20,7 +20,6 @@ volume only if it is empty, so a second container never copies again.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from berth.containers.spec import ContainerSpec, Mount
 from berth.errors import InvalidArgument
+from berth.rootpath import resolve
 from berth.runtime.oci_defaults import OCIMount
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 _PROPAGATION = frozenset({"shared", "rshared", "slave", "rslave", "private", "rprivate"})
 _LABELS = frozenset({"z", "Z"})
-MAX_SYMLINKS = 40
 
 
 @dataclass(frozen=True)
@@ -248,30 +247,15 @@ def resolve_dir_in_root(rootfs: Path, path: str) -> Path | None:
 
     The rootfs must not change meanwhile (a scratch mount nobody else uses), so the returned
     path, free of symlinks, stays inside it."""
-    parts: list[str] = []  # resolved components below rootfs
-    todo = [p for p in reversed(path.split("/")) if p not in ("", ".")]
-    links = 0
-    while todo:
-        name = todo.pop()
-        if name == "..":
-            if parts:
-                parts.pop()
-            continue
-        here = rootfs.joinpath(*parts, name)
-        try:
-            st = os.lstat(here)
-        except (FileNotFoundError, NotADirectoryError):
+    root = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        entry = resolve(root, path, follow_last=True)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    finally:
+        os.close(root)
+    with entry:
+        st = entry.lstat()
+        if st is None or not stat.S_ISDIR(st.st_mode):
             return None
-        if stat.S_ISLNK(st.st_mode):
-            links += 1
-            if links > MAX_SYMLINKS:
-                raise OSError(errno.ELOOP, "too many levels of symbolic links", path)
-            target = os.readlink(here)
-            if target.startswith("/"):
-                parts = []
-            todo.extend(p for p in reversed(target.split("/")) if p not in ("", "."))
-        elif stat.S_ISDIR(st.st_mode):
-            parts.append(name)
-        else:
-            return None
-    return rootfs.joinpath(*parts)
+        return rootfs.joinpath(*entry.parts)
