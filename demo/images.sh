@@ -105,7 +105,25 @@ run "$BERTH" run --rm --network appnet busybox nslookup flask-web
 run "$BERTH" rm -f nginx flask-web
 run "$BERTH" network rm appnet
 
-say "10. history, disk usage, store check"
+say "10. build from a Dockerfile (classic builder: Step N/M, layer cache), run the result"
+mkdir -p "$WORK/app"
+printf '#!/bin/sh\necho "hello from a built image: $GREETING"\n' > "$WORK/app/greet.sh"
+cat > "$WORK/app/Dockerfile" <<'DOCKERFILE'
+FROM busybox
+ARG WHO=world
+ENV GREETING="hello ${WHO}"
+WORKDIR /app
+COPY greet.sh .
+RUN chmod +x greet.sh && echo "built on $(hostname)"
+CMD ["./greet.sh"]
+DOCKERFILE
+run "$BERTH" build -t greeter:1 --build-arg WHO=berth "$WORK/app"
+run "$BERTH" run --rm greeter:1
+echo "(again, nothing changed: every step from the cache)"
+run "$BERTH" build -t greeter:1 --build-arg WHO=berth "$WORK/app" | grep -c "Using cache"
+run "$BERTH" history greeter:1
+
+say "11. history, disk usage, store check"
 run "$BERTH" history busybox
 run "$BERTH" system df
 run "$BERTH" system check

@@ -54,21 +54,24 @@ def image_summaries(store: Store, *, intermediate: bool = True) -> list[dict[str
     return rows
 
 
-def _parents(images: Any) -> set[Digest]:
-    """Images another image was built on: its history and layers are a strict prefix of the other's."""
-    by_history: dict[tuple, Digest] = {}
-    for rec, cfg in images:
-        by_history[(tuple(map(str, rec.diff_ids())), json.dumps(cfg.get("history") or []))] = rec.id
-    out: set[Digest] = set()
-    for rec, cfg in images:
-        history = cfg.get("history") or []
-        diff_ids = tuple(map(str, rec.diff_ids()))
-        for n in range(1, len(history)):
-            layers = sum(1 for h in history[:n] if not h.get("empty_layer"))
-            parent = by_history.get((diff_ids[:layers], json.dumps(history[:n])))
-            if parent is not None and parent != rec.id:
-                out.add(parent)
+def _ancestors(images: Any, rec: ImageRecord, cfg: dict[str, Any]) -> list[Digest | None]:
+    """For each history entry of ``rec`` (oldest first), the local image whose history ends there (a
+    build's step, the base it was built on), or None. An image is another's ancestor when its history
+    and layers are a prefix of the other's."""
+    by_history = {(tuple(map(str, r.diff_ids())), json.dumps(c.get("history") or [])): r.id for r, c in images}
+    history = cfg.get("history") or []
+    diff_ids = tuple(map(str, rec.diff_ids()))
+    out: list[Digest | None] = []
+    for n in range(1, len(history) + 1):
+        layers = sum(1 for h in history[:n] if not h.get("empty_layer"))
+        out.append(by_history.get((diff_ids[:layers], json.dumps(history[:n]))))
     return out
+
+
+def _parents(images: Any) -> set[Digest]:
+    """Images another image was built on."""
+    images = list(images)
+    return {a for rec, cfg in images for a in _ancestors(images, rec, cfg)[:-1] if a is not None and a != rec.id}
 
 
 def inspect_image(store: Store, image_id: Digest) -> dict[str, Any]:
@@ -111,15 +114,19 @@ def history(store: Store, image_id: Digest) -> list[dict[str, Any]]:
     cfg = _config(store, rec)
     diff_ids = rec.diff_ids()
     entries = cfg.get("history") or [{"created": cfg.get("created", ""), "created_by": ""} for _ in diff_ids]
+    ids: list[Digest | None] = [None] * len(entries)
+    if cfg.get("history"):  # the steps still here (a build's, the base's) show their IDs, as in Docker
+        images = [(r, _config(store, r)) for r in store.images.records()]
+        ids = _ancestors(images, rec, cfg)
     rows = []
     layer_index = 0
-    for h in entries:
+    for h, step_id in zip(entries, ids, strict=True):
         size = 0
         if not h.get("empty_layer") and layer_index < len(diff_ids):
             size = store.layers.size(diff_ids[layer_index])
             layer_index += 1
-        rows.append({"Id": "<missing>", "Created": h.get("created", ""), "CreatedBy": h.get("created_by", ""),
-                     "Size": size, "Comment": h.get("comment", "")})
+        rows.append({"Id": str(step_id) if step_id else "<missing>", "Created": h.get("created", ""),
+                     "CreatedBy": h.get("created_by", ""), "Size": size, "Comment": h.get("comment", "")})
     rows.reverse()
     if rows:
         rows[0]["Id"] = str(rec.id)

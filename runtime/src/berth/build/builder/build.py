@@ -270,15 +270,14 @@ class _Builder:
             from_ = getattr(instr, "from_", None)
             if from_:
                 _, root = stack.enter_context(step_rootfs(self.store, self._copy_from(from_)))
-                source_ctx = BuildContext.open(root)
+                source_ctx = BuildContext.open(root, dockerignore=False)
                 flags.insert(0, f"--from={from_}")
             groups = []
             if local:
                 sources = source_ctx.resolve(local)
                 groups.append((source_ctx, sources, add and not from_))
-            if urls:
-                fetched, names = stack.enter_context(self._fetch(urls))
-                groups.append((fetched, fetched.resolve(names), False))
+            for fetched, name in stack.enter_context(self._fetch(urls)):
+                groups.append((fetched, fetched.resolve([name]), False))
             checksum = ",".join(ctx.checksum(srcs) for ctx, srcs, _ in groups)
             dest = instr.dest
             if len(instr.sources) > 1 and not dest.endswith("/"):
@@ -307,16 +306,20 @@ class _Builder:
         return base
 
     @contextlib.contextmanager
-    def _fetch(self, urls: list[str]) -> Iterator[tuple[Any, list[str]]]:
+    def _fetch(self, urls: list[str]) -> Iterator[list[tuple[Any, str]]]:
+        """ADD's URLs, each downloaded into a directory of its own (two may end in the same name)."""
         from berth.build.context import BuildContext, fetch_url
 
         self.store.paths.tmp.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=f"build-{os.getpid()}-", dir=self.store.paths.tmp) as tmp:
-            names = []
-            for url in urls:
+            fetched = []
+            for i, url in enumerate(urls):
                 self.out(f"Downloading {url}\n")
-                names.append(fetch_url(url, Path(tmp)).name)
-            yield BuildContext.open(Path(tmp)), names
+                directory = Path(tmp) / str(i)
+                directory.mkdir()
+                name = fetch_url(url, directory).name
+                fetched.append((BuildContext.open(directory, dockerignore=False), name))
+            yield fetched
 
 
 def _is_url(source: str) -> bool:
