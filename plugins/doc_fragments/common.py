@@ -1,0 +1,36 @@
+# Copyright: berth maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every berth.core module shares: where it runs, the attributes, the action group."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+requirements:
+  - The berth engine installed on the managed host by the role C(berth.core.engine).
+notes:
+  - The module runs on the managed host under the engine's own interpreter, the host variable C(berth_python)
+    (default C({{ berth_prefix }}/bin/python), C(berth_prefix) defaulting to C(/opt/berth)), against the engine
+    root in the host variable C(berth_root) (default C(/var/lib/berth)). The collection's action plugin sets both
+    for every task, so tasks name neither; several engines can share a machine by giving hosts different values.
+  - "When that interpreter does not exist or cannot import the engine, the task fails with
+    C(the berth engine is not installed on HOST: apply role berth.core.engine)."
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+  action:
+    description: Runs through the collection's action plugin, which picks the engine's interpreter on the host.
+    support: full
+  action_group:
+    description: Use C(group/berth.core.all) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - berth.core.all
+"""
