@@ -13,7 +13,7 @@ export BERTH_TEST_CACHE := $(CACHE)
 
 PYTEST_ARGS ?= -q -p no:cacheprovider --timeout=600
 # Test trees; those without any test file are left out (pytest exits 5 on "no tests collected").
-TEST_DIRS   ?= runtime/tests tests/unit
+TEST_DIRS   ?= runtime/tests tests/unit tests/integration
 LINT_PATHS  ?= runtime plugins tests
 # ansible-test bootstraps pip for its per-test venvs (import, pylint, pep8, yamllint, validate-modules,
 # runtime-metadata, changelog) from ci-files.testing.ansible.com; offline, skip those with

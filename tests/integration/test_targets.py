@@ -1,0 +1,361 @@
+"""The modules under real ``ansible-playbook`` runs against localhost, each test on an engine root
+of its own (``berth_root``), the modules run by this interpreter (``berth_python``).
+
+Playbooks: ``targets/<module>/*.yml``; their task results are recorded by
+``callback_plugins/berth_record.py`` and asserted here, and the host is checked through the
+engine itself. Networking: each engine gets its own default bridge and 10.252.x.0/24 subnets no
+host route covers (engine tests use 10.250/10.251); every bridge and rule goes at the end.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from berth.engine import Engine
+
+HERE = Path(__file__).resolve().parent
+TARGETS = HERE / "targets"
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+BUSYBOX_SCRIPT = HERE.parents[1] / "tests" / "images" / "busybox-rootfs.sh"
+ENGINE_MISSING = "the berth engine is not installed on localhost: apply role berth.core.engine"
+
+#: seconds each playbook run took, printed at the end (``-s`` / ``-rA``)
+TIMINGS: list[tuple[str, float]] = []
+
+
+class Run:
+    """One ``ansible-playbook`` run: exit status, output, and each task's result by task name."""
+
+    def __init__(self, rc: int, output: str, records: list[dict]) -> None:
+        self.rc = rc
+        self.output = output
+        self.results = {r["task"]: r["result"] for r in records}
+        self.status = {r["task"]: r["status"] for r in records}
+
+    def __getitem__(self, task: str) -> dict:
+        return self.results[task]
+
+    def failed(self, task: str) -> str:
+        """The failed task's message."""
+        assert self.status.get(task) == "failed", f"{task} did not fail: {self.results.get(task)}\n{self.output}"
+        return self.results[task]["msg"]
+
+
+class Host:
+    """localhost as an inventory host with an engine root of its own."""
+
+    def __init__(self, tmp: Path, collections_root: Path) -> None:
+        self.tmp = tmp
+        self.root = tmp / "root"
+        self.collections_root = collections_root
+        self.subnets = _free_subnets(8)
+        self.bridge = f"bi{secrets.token_hex(3)}"
+        (self.root / "etc").mkdir(parents=True)
+        (self.root / "etc" / "config.json").write_text(json.dumps({
+            "bridge": self.bridge, "bip": f"{self.subnets[0].network_address + 1}/24",
+            "default-address-pools": [{"base": str(self.subnets[1]), "size": 24}]}))
+        self.inventory = tmp / "inventory.ini"
+        self.inventory.write_text(
+            "[berth]\n"
+            f"localhost ansible_connection=local ansible_python_interpreter={sys.executable} "
+            f"berth_python={sys.executable} berth_root={self.root}\n")
+        self.engine = Engine(root=self.root)
+
+    def play(self, playbook: str, *, check: bool = False, diff: bool = False, **extra_vars) -> Run:
+        record = self.tmp / f"record-{secrets.token_hex(4)}.jsonl"
+        cmd = [str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(TARGETS / playbook),
+               "-e", json.dumps(extra_vars)]
+        cmd += ["--check"] if check else []
+        cmd += ["--diff"] if diff else []
+        env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(self.collections_root),
+               "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"), "ANSIBLE_CALLBACKS_ENABLED": "berth_record",
+               "BERTH_RECORD": str(record), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+               "ANSIBLE_LOCAL_TEMP": str(self.tmp / "ansible-local"), "ANSIBLE_HOME": str(self.tmp / "ansible-home"),
+               "ANSIBLE_REMOTE_TMP": str(self.tmp / "ansible-remote")}
+        env.pop("BERTH_ROOT", None)
+        started = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.tmp, timeout=300, check=False)
+        TIMINGS.append((f"{playbook}{' --check' if check else ''}", time.monotonic() - started))
+        records = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+        return Run(proc.returncode, proc.stdout + proc.stderr, records)
+
+    # -- the host as the engine sees it
+    def volumes(self) -> dict:
+        return {v["Name"]: v for v in self.engine.volumes.list()}
+
+    def networks(self) -> dict:
+        return {n.Name: self.engine.networks.inspect(n.Id) for n in self.engine.networks.store.list()}
+
+    def members(self, network: str) -> list[str]:
+        return sorted(c["Name"] for c in self.networks()[network]["Containers"].values())
+
+
+def _free_subnets(count: int) -> list[ipaddress.IPv4Network]:
+    from berth.network.links import HostLinks
+
+    with HostLinks() as links:
+        routes = links.routes_v4()
+    out: list[ipaddress.IPv4Network] = []
+    while len(out) < count:
+        candidate = ipaddress.IPv4Network(f"10.252.{secrets.randbelow(250) + 2}.0/24")
+        if candidate not in out and not any(candidate.overlaps(r) for r in routes):
+            out.append(candidate)
+    return out
+
+
+@pytest.fixture
+def host(tmp_path: Path, collections_root: Path) -> Iterator[Host]:
+    h = Host(tmp_path, collections_root)
+    yield h
+    for row in h.engine.containers(all=True):
+        h.engine.remove_container(row["Id"], force=True)
+    h.engine.networks.shutdown()  # bridges, firewall table, resolver of this root
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("images") / "busybox-rootfs.tar"
+    subprocess.run(["bash", str(BUSYBOX_SCRIPT), str(out)], check=True, capture_output=True)
+    return out
+
+
+def _container(h: Host, busybox_tar: Path, name: str, *, start: bool = False, **spec) -> str:
+    from berth.containers import ContainerSpec
+
+    if not h.engine.images():
+        h.engine.import_image(busybox_tar, "busybox")
+    cid = h.engine.create_container(ContainerSpec(image="busybox", name=name, command=("sleep", "300"), **spec))
+    if start:
+        h.engine.start(cid)
+    return cid
+
+
+def pytest_terminal_summary_timings() -> str:
+    return "\n".join(f"{seconds:6.2f}s  {what}" for what, seconds in TIMINGS)
+
+
+# -- volume / volume_info ---------------------------------------------------------------------
+def test_volume(host: Host, tmp_path: Path):
+    bind = tmp_path / "bind"
+    bind.mkdir()
+    run = host.play("volume/apply.yml", vol="data", bind_dir=str(bind))
+    assert run.rc == 0, run.output
+    assert run["create"]["changed"] is True
+    assert run["create"]["actions"] == ["create volume data (driver local)"]
+    assert run["create again"]["changed"] is False
+    assert run["create bind"]["changed"] is True and run["create bind again"]["changed"] is False
+    assert run["create"]["volume"]["Labels"] == {"app": "web"}
+    volumes = host.volumes()
+    assert volumes["data"]["Labels"] == {"app": "web"}
+    assert volumes["data-bind"]["Options"] == {"type": "none", "o": "bind", "device": str(bind)}
+
+    # check mode: changes reported, nothing changed; --diff shows before/after
+    before = host.volumes()
+    run = host.play("volume/modify.yml", check=True, diff=True, vol="data")
+    assert run.rc == 0, run.output
+    never, changed = run["labels differ, recreate never"], run["labels differ, recreate options-changed"]
+    assert never["changed"] is False
+    assert any("recreate is never" in w for w in never.get("warnings", [])), never
+    assert changed["changed"] is True
+    assert changed["actions"] == ["remove volume data", "create volume data (driver local)"]
+    assert changed["diff"] == {"before": {"labels": {"app": "web"}}, "after": {"labels": {"app": "db"}}}
+    assert '-        "app": "web"' in run.output and '+        "app": "db"' in run.output
+    assert host.volumes() == before
+
+    run = host.play("volume/modify.yml", vol="data")
+    assert run.rc == 0, run.output
+    assert run["labels differ, recreate options-changed"]["changed"] is True
+    assert host.volumes()["data"]["Labels"] == {"app": "db"}
+
+    run = host.play("volume_info/info.yml", vol="data")
+    assert run.rc == 0, run.output
+    assert run["info"]["exists"] is True and run["info"]["volume"]["Labels"] == {"app": "db"}
+    assert run["info"]["changed"] is False and "actions" not in run["info"]
+    assert run["info missing"] == {**run["info missing"], "exists": False, "volume": None}
+
+    run = host.play("volume/absent.yml", vol="data", check=True)
+    assert run.rc == 0 and run["remove"]["changed"] is True
+    assert "data" in host.volumes()
+    run = host.play("volume/absent.yml", vol="data")
+    assert run.rc == 0, run.output
+    assert run["remove"]["changed"] is True and run["remove again"]["changed"] is False
+    assert set(host.volumes()) == {"data-bind"}
+
+
+def test_volume_bad_input_names_the_field_and_changes_nothing(host: Host, busybox_tar: Path):
+    from berth.containers.spec import Mount
+
+    _container(host, busybox_tar, "user", mounts=(Mount(type="volume", source="used", target="/data"),))
+    before = host.volumes()
+    assert set(before) == {"used"}
+    run = host.play("volume/bad.yml", vol="fresh", used="used")
+    assert run.rc == 0, run.output
+    assert "Unsupported parameters" in run.failed("unknown option") and "size" in run.failed("unknown option")
+    assert "labels" in run.failed("wrong type")
+    assert "recreate" in run.failed("bad choice") and "sometimes" in run.failed("bad choice")
+    assert run.failed("unsupported driver option").startswith("driver_options.type: ")
+    assert run.failed("bad name").startswith('name: invalid volume name "bad name"')
+    msg = run.failed("in use, recreate")
+    assert msg.startswith("remove volume used: name: remove used: volume is in use - [")
+    assert run["in use, recreate"]["error"]["type"] == "VolumeInUse"
+    assert host.volumes() == before
+
+
+def test_volume_without_the_engine_says_so(host: Host, tmp_path: Path):
+    for python in ("/nonexistent/bin/python", "/usr/bin/python3"):
+        if python == "/usr/bin/python3" and not Path(python).exists():
+            continue
+        run = host.play("volume/absent.yml", vol="data", berth_python=python)
+        assert run.rc != 0
+        assert run.failed("remove") == ENGINE_MISSING, python
+    assert host.volumes() == {}
+    assert not (host.root / "volumes").exists()
+
+
+# -- network / network_info -------------------------------------------------------------------
+def _net_vars(h: Host) -> dict:
+    subnet = h.subnets[2]
+    return {"net": "web", "subnet": str(subnet), "gateway": str(subnet.network_address + 254),
+            "iprange": str(list(subnet.subnets(new_prefix=25))[1]), "bridge": f"bn{secrets.token_hex(3)}"}
+
+
+def test_network(host: Host):
+    v = _net_vars(host)
+    run = host.play("network/apply.yml", **v)
+    assert run.rc == 0, run.output
+    assert run["create"]["changed"] is True and run["create again"]["changed"] is False
+    assert run["create with defaults"]["changed"] is True and run["create with defaults again"]["changed"] is False
+    nets = host.networks()
+    web = nets["web"]
+    assert web["IPAM"]["Config"] == [{"Subnet": v["subnet"], "Gateway": v["gateway"], "IPRange": v["iprange"]}]
+    assert web["Options"]["com.docker.network.bridge.name"] == v["bridge"]
+    assert web["Labels"] == {"tier": "web"} and web["Internal"] is False
+    assert run["create"]["network"]["Id"] == web["Id"]
+    assert nets["web-auto"]["IPAM"]["Config"][0]["Subnet"] == str(host.subnets[1])  # the engine's pool
+
+    before = host.networks()
+    run = host.play("network/modify.yml", check=True, diff=True, net="web")
+    assert run.rc == 0, run.output
+    assert run["modify"]["changed"] is True
+    assert run["modify"]["actions"] == ["recreate network web"]
+    assert run["modify"]["diff"] == {"before": {"internal": False, "labels": {"tier": "web"}},
+                                     "after": {"internal": True, "labels": {"tier": "db"}}}
+    assert '-    "internal": false' in run.output and '+    "internal": true' in run.output
+    assert host.networks() == before
+
+    run = host.play("network/modify.yml", net="web")
+    assert run.rc == 0, run.output
+    web = host.networks()["web"]
+    assert web["Internal"] is True and web["Labels"] == {"tier": "db"}
+    assert web["Id"] != before["web"]["Id"]
+    # what the task did not give was carried over: addressing, bridge name
+    assert web["IPAM"]["Config"] == before["web"]["IPAM"]["Config"]
+    assert web["Options"]["com.docker.network.bridge.name"] == v["bridge"]
+
+    run = host.play("network_info/info.yml", net="web")
+    assert run.rc == 0, run.output
+    assert run["info"]["exists"] is True and run["info"]["network"]["Id"] == web["Id"]
+    assert run["info missing"]["exists"] is False and run["info missing"]["network"] is None
+    assert run["info predefined"]["network"]["Options"]["com.docker.network.bridge.name"] == host.bridge
+
+    run = host.play("network/absent.yml", net="web-auto")
+    assert run.rc == 0, run.output
+    assert run["remove without force"]["changed"] is True  # no container: no force needed
+    assert run["remove"]["changed"] is False and run["remove again"]["changed"] is False
+    assert set(host.networks()) == {"bridge", "host", "none", "web"}
+
+
+def test_network_containers(host: Host, busybox_tar: Path):
+    v = _net_vars(host)
+    assert host.play("network/apply.yml", **v).rc == 0
+    app = _container(host, busybox_tar, "app", start=True)
+    _container(host, busybox_tar, "db")  # created, not running
+
+    run = host.play("network/connect.yml", net="web", containers=["app", "db"])
+    assert run.rc == 0, run.output
+    assert run["connect"]["changed"] is True and run["connect again"]["changed"] is False
+    assert run["connect"]["actions"] == ["connect container app to network web",
+                                         "connect container db to network web"]
+    assert host.members("web") == ["app", "db"]
+    ip = host.engine.inspect_container("app")["NetworkSettings"]["Networks"]["web"]["IPAddress"]
+    assert ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(v["iprange"])
+
+    _container(host, busybox_tar, "cache")
+    run = host.play("network/connect.yml", net="web", containers=["cache"], appends=True)
+    assert run.rc == 0, run.output
+    assert run["connect"]["changed"] is True and run["connect again"]["changed"] is False
+    assert host.members("web") == ["app", "cache", "db"]
+
+    run = host.play("network/connect.yml", net="web", containers=["app"], check=True, diff=True)
+    assert run["connect"]["diff"] == {"before": {"connected": ["app", "cache", "db"]}, "after": {"connected": ["app"]}}
+    assert host.members("web") == ["app", "cache", "db"]
+    run = host.play("network/connect.yml", net="web", containers=["app"])
+    assert run.rc == 0, run.output
+    assert run["connect"]["actions"] == ["disconnect container cache from network web",
+                                         "disconnect container db from network web"]
+    assert host.members("web") == ["app"]
+
+    # a new subnet with a container connected: refused without force, recreated with it
+    new = str(host.subnets[3])
+    before = host.networks()
+    run = host.play("network/resubnet.yml", net="web", subnet=new, force=False)
+    assert "cannot change in place" in run.failed("resubnet") and "(app)" in run.failed("resubnet")
+    assert "force: true" in run.failed("resubnet")
+    assert host.networks() == before
+    run = host.play("network/resubnet.yml", net="web", subnet=new, force=True)
+    assert run.rc == 0, run.output
+    assert run["resubnet"]["actions"] == ["recreate network web (disconnect app; reconnect app)"]
+    web = host.networks()["web"]
+    assert web["IPAM"]["Config"][0]["Subnet"] == new and host.members("web") == ["app"]
+    settings = host.engine.inspect_container(app)["NetworkSettings"]["Networks"]["web"]
+    assert ipaddress.IPv4Address(settings["IPAddress"]) in ipaddress.IPv4Network(new)
+
+    run = host.play("network/absent.yml", net="web")
+    assert run.rc == 0, run.output
+    assert "has containers connected (app): set force: true" in run.failed("remove without force")
+    assert run["remove"]["changed"] is True and run["remove again"]["changed"] is False
+    assert run["remove"]["actions"] == ["disconnect container app from network web", "remove network web"]
+    assert "web" not in host.networks()
+    assert host.engine.inspect_container(app)["State"]["Running"] is True
+
+
+def test_network_bad_input_names_the_field_and_changes_nothing(host: Host):
+    v = _net_vars(host)
+    assert host.play("network/apply.yml", **v).rc == 0
+    before = host.networks()
+    run = host.play("network/bad.yml", net="other", subnet=str(host.subnets[4]), taken=v["subnet"])
+    assert run.rc == 0, run.output
+    assert "Unsupported parameters" in run.failed("unknown option") and "enable_ipv6" in run.failed("unknown option")
+    assert "internal" in run.failed("wrong type")
+    assert run.failed("bad subnet").startswith("option ipam_config[0].subnet: ")
+    assert "has host bits set" in run.failed("host bits in subnet")
+    assert run.failed("two ipam configs").startswith("option ipam_config: List should have at most 1 item")
+    msg = run.failed("subnet taken")
+    assert msg.startswith("create network other (driver bridge): ipam_config[0].subnet: invalid pool request"), msg
+    assert run.failed("gateway outside the subnet").startswith(
+        "create network other (driver bridge): ipam_config[0].gateway: invalid gateway 192.0.2.1")
+    assert "driver_options.com.docker.network.bridge.name: invalid bridge name" in run.failed("bridge name too long")
+    assert run.failed("no such container") == "connected: no such container: no-such-container"
+    assert host.networks() == before
+
+
+def test_network_without_the_engine_says_so(host: Host):
+    run = host.play("network_info/info.yml", net="web", berth_python="/nonexistent/bin/python")
+    assert run.failed("info") == ENGINE_MISSING
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_timings() -> Iterator[None]:
+    yield
+    if TIMINGS:
+        print("\nansible-playbook runs:\n" + pytest_terminal_summary_timings())
