@@ -26,7 +26,7 @@ attributes:
     support: full
     platforms: posix
   action:
-    description: Runs through the collection's action plugin, which picks the engine's interpreter on the host.
+    description: Runs through an action plugin of the collection, which picks the engine's interpreter on the host.
     support: full
   action_group:
     description: Use C(group/berth.core.all) in C(module_defaults) to set defaults for this module.

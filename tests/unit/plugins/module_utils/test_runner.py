@@ -5,7 +5,6 @@ from __future__ import annotations
 import typing
 
 import pytest
-from ansible_collections.berth.core.plugins.action import berth_module as action
 from ansible_collections.berth.core.plugins.module_utils import runner
 from ansible_collections.berth.core.plugins.module_utils.options import ModuleOptions, parse_options
 from ansible_collections.berth.core.plugins.module_utils.runner import (
@@ -18,6 +17,7 @@ from ansible_collections.berth.core.plugins.module_utils.runner import (
     error_details,
     execute,
 )
+from ansible_collections.berth.core.plugins.plugin_utils import engine_action as action
 
 from berth.network.errors import InvalidNetworkConfig
 

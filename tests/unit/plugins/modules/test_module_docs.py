@@ -96,13 +96,16 @@ def test_examples_and_return_are_yaml(name):
         assert "actions" in blocks["RETURN"]
 
 
-def test_every_module_runs_through_the_action_plugin_and_is_in_the_group():
+def test_every_module_runs_through_the_engine_action_and_is_in_the_group():
+    from ansible_collections.berth.core.plugins.plugin_utils.engine_action import EngineModuleAction
+
     meta = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
     assert sorted(meta["action_groups"]["all"]) == MODULES
-    routing = meta["plugin_routing"]["modules"]
-    assert {name: routing.get(name, {}).get("action_plugin") for name in MODULES} == {
-        name: "berth.core.berth_module" for name in MODULES}
-    assert (REPO / "plugins" / "action" / "berth_module.py").is_file()
+    actions = sorted(p.stem for p in (REPO / "plugins" / "action").glob("*.py"))
+    assert actions == MODULES  # one per module, named after it, and nothing else
+    for name in MODULES:
+        action = load(f"ansible_collections.berth.core.plugins.action.{name}:ActionModule")
+        assert issubclass(action, EngineModuleAction), name
 
 
 def test_ansible_doc_renders_every_module(collections_root: Path):

@@ -1,6 +1,8 @@
 # Copyright: berth maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The action plugin of every berth.core module (``meta/runtime.yml`` routes each module here).
+"""The action of every berth.core module: ``plugins/action/<module>.py`` is a subclass of
+``EngineModuleAction`` named after its module (so Ansible picks it for that module, and
+``ansible-test sanity``'s action-plugin-docs finds the module's documentation).
 
 It runs the module on the managed host under the engine's interpreter and against the host's
 engine root, both from host variables, so no task names them:
@@ -30,7 +32,7 @@ ENGINE_MISSING_KEY = "berth_engine_missing"  # module_utils.runner.ENGINE_MISSIN
 _CANNOT_RUN = (126, 127)
 
 
-class ActionModule(ActionBase):
+class EngineModuleAction(ActionBase):
     _supports_check_mode = True
     _supports_async = True
 
