@@ -295,7 +295,7 @@ def test_kill_9_of_build_then_system_check_repairs(builder: Engine, tmp_path: Pa
     proc.wait()
     assert len(co.ps(builder)) == 1  # the step's container outlives its builder
     found = builder.system_check()
-    assert [p.kind for p in found.problems] == ["stale-build-container"]
+    assert [p.kind for p in found.problems] == ["stale-build-container"], found.to_dict()
     assert builder.system_check(repair=True).clean
     assert co.ps(builder, all=True) == [] and builder.system_check().problems == []
 
@@ -306,7 +306,7 @@ def test_kill_9_of_build_then_system_check_repairs(builder: Engine, tmp_path: Pa
     time.sleep(0.1)
     assert mounts_under(builder.paths.root) != []
     found = builder.system_check()
-    assert [p.kind for p in found.problems] == ["stale-temp"]
+    assert [p.kind for p in found.problems] == ["stale-temp"], found.to_dict()
     assert builder.system_check(repair=True).clean
     assert mounts_under(builder.paths.root) == [] and not list(builder.paths.tmp.glob("build-*"))
     with pytest.raises(ImageNotFound):

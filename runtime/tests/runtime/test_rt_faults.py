@@ -229,12 +229,15 @@ def _fake_monitor(ctx, cid: str, seconds: float) -> subprocess.Popen:
 
 
 def test_monitor_of_the_last_run_on_its_way_out_is_not_an_orphan(rt: Engine) -> None:
-    """conmon outlives the exit hook by a moment (it exits once its exit command returns): a check
+    """conmon may outlive the recorded exit by a moment (its exit command records it): a check
     in that moment waits for it instead of reporting it (a flake seen in CI). A monitor the record
     never got (a start cut short) is still an orphan."""
     cid = co.create(rt, ContainerSpec(image="busybox", command=["true"], name="leaving"), detach=True)
     co.start(rt, cid)
     assert co.wait(rt, cid, timeout=30) == 0
+    deadline = time.monotonic() + 15
+    while _procs_for(cid) and time.monotonic() < deadline:  # the real conmon and its exit hook: gone
+        time.sleep(0.02)
     ctx = co.runtime_context(rt)
     leaving = _fake_monitor(ctx, cid, 0.5)
     try:

@@ -220,11 +220,13 @@ class _Checker:
             return  # running: everything it holds is in use
         if st is not None and st.Status in ACTIVE and monitors:
             return  # exited a moment ago: its monitor runs the exit hook, which finalizes it
-        if st is not None and st.MonitorPid and monitors:
-            # The exit hook has recorded the exit, and the monitor of that run is still on its way out
-            # (conmon exits once its exit command returns): give it a moment rather than calling it
-            # an orphan. A monitor of a start cut short is another pid: the record never got it.
-            monitors = [(p, s) for p, s in monitors if p != st.MonitorPid or not _wait_gone(p, s, 2.0)]
+        if monitors and (st is None or st.MonitorPid):
+            # The exit hook has recorded the exit (or ``rm -f`` removed the record), and the monitor of
+            # that run is still on its way out (conmon finishes after its exit command ran): give it a
+            # moment rather than calling it an orphan. A monitor of a start cut short is another pid:
+            # the record never got it.
+            monitors = [(p, s) for p, s in monitors
+                        if (st is not None and p != st.MonitorPid) or not _wait_gone(p, s, 2.0)]
         if st is not None and st.Status == "restarting":
             from berth.runtime.restart import restarter_alive
 
