@@ -21,7 +21,7 @@ LINT_PATHS  ?= runtime plugins tests
 SANITY_ARGS ?= --python 3.11
 SANITY_DIR  := $(CACHE)/ansible_collections/berth/core
 
-.PHONY: help deps venv lint test demo bench sanity build clean distclean
+.PHONY: help deps venv lint test demo bench sanity build clean distclean images
 
 # OS packages the engine and its tests need (Debian 12); .ci/run installs the same.
 DEBS := python3-venv python3-dev gcc make git rsync curl \
@@ -35,6 +35,7 @@ help:
 	@echo "make lint     ruff check $(LINT_PATHS)"
 	@echo "make test     lint, then pytest over $(TEST_DIRS)"
 	@echo "make demo     run the demo (demo/images.sh)"
+	@echo "make images   the local/debian:bookworm base rootfs (debootstrap, cached in $(CACHE))"
 	@echo "make bench    run the benchmarks (bench/results.json)"
 	@echo "make sanity   ansible-test sanity on a copy under $(SANITY_DIR)"
 	@echo "make build    build the collection tarball into build/"
@@ -66,6 +67,10 @@ test: $(STAMP) lint
 	done; \
 	if (( $${#dirs[@]} == 0 )); then echo "make test: no tests found in $(TEST_DIRS)"; exit 0; fi; \
 	set -x; $(BIN)/pytest $(PYTEST_ARGS) "$${dirs[@]}"
+
+images:
+	bash tests/images/debian-base.sh $(CACHE)/debian-bookworm.tar
+	@echo "import it: berth import $(CACHE)/debian-bookworm.tar local/debian:bookworm -c 'CMD [\"bash\"]'"
 
 demo: $(STAMP)
 	bash demo/images.sh

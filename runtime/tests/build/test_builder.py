@@ -205,11 +205,12 @@ def test_add_extracts_local_tars_and_fetches_urls(builder: Engine, tmp_path: Pat
     ({"Dockerfile": "FROM busybox\nCOPY missing.txt /x\n"}, "missing.txt"),
     ({"Dockerfile": "FROM busybox\nCOPY ../outside /x\n"}, "outside"),
     ({"Dockerfile": "FROM busybox\nENV =x\n"}, "Dockerfile:2"),
+    ({"Dockerfile": "FROM busybox\nARG =1\n"}, "Dockerfile:2"),
     ({"Dockerfile": "FROM no-such-image-here:1\n"}, "no-such-image-here"),
     ({"Dockerfile": "FROM busybox\nCOPY --from=nowhere /x /y\n"}, "nowhere"),
     ({"Dockerfile": "FROM scratch\nRUN true\n"}, "scratch"),
     ({"Other": "FROM busybox\n"}, "Dockerfile"),
-], ids=["unknown-instruction", "missing-source", "outside-context", "bad-env", "unknown-base", "bad-from",
+], ids=["unknown-instruction", "missing-source", "outside-context", "bad-env", "bad-arg", "unknown-base", "bad-from",
         "run-on-scratch", "no-dockerfile"])
 def test_bad_input_is_a_clear_error_and_tags_nothing(builder: Engine, tmp_path: Path, files, message) -> None:
     ctx = write(tmp_path / "ctx", files)
