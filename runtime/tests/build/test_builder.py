@@ -312,3 +312,26 @@ def test_kill_9_of_build_then_system_check_repairs(builder: Engine, tmp_path: Pa
     assert mounts_under(builder.paths.root) == [] and not list(builder.paths.tmp.glob("build-*"))
     with pytest.raises(ImageNotFound):
         builder.image_id("killed")
+
+
+def test_shell_healthcheck_and_the_rest_of_the_config(builder: Engine, tmp_path: Path) -> None:
+    dockerfile = """\
+FROM busybox
+SHELL ["/bin/sh", "-xc"]
+RUN echo traced
+HEALTHCHECK --interval=5s --retries=2 CMD wget -q -O /dev/null http://localhost/ || exit 1
+STOPSIGNAL SIGQUIT
+VOLUME /data
+USER nobody
+CMD echo shell form runs in $0
+"""
+    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile})
+    _, out = build(builder, ctx, tags=("cfg",))
+    assert "+ echo traced" in out  # -x of the SHELL traced the RUN
+    cfg = builder.inspect_image("cfg")["Config"]
+    assert cfg["Shell"] == ["/bin/sh", "-xc"]
+    assert cfg["Cmd"] == ["/bin/sh", "-xc", "echo shell form runs in $0"]
+    assert cfg["Healthcheck"]["Test"][0] == "CMD-SHELL" and cfg["Healthcheck"]["Interval"] == 5_000_000_000
+    assert cfg["Healthcheck"]["Retries"] == 2
+    assert cfg["StopSignal"] == "SIGQUIT" and cfg["Volumes"] == {"/data": {}} and cfg["User"] == "nobody"
+    assert run_image(builder, "cfg", "id", "-u") == "65534\n"
