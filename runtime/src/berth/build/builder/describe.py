@@ -9,7 +9,8 @@ The values are the EXPANDED ones, so a changed ``--build-arg`` used in ``ENV`` m
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from berth.build.dockerfile import instructions as ins
 
@@ -20,32 +21,31 @@ def _pairs(pairs: Sequence[tuple[str, str | None]]) -> str:
     return " ".join(k if v is None else f"{k}={v}" for k, v in pairs)
 
 
-def config_step(instr: object) -> str:
-    """``created_by`` of an instruction that only edits the config."""
-    if isinstance(instr, ins.Env):
-        text = f"ENV {_pairs(instr.pairs)}"
-    elif isinstance(instr, ins.Arg):
-        text = f"ARG {_pairs(instr.pairs)}"
-    elif isinstance(instr, ins.Label):
-        text = f"LABEL {_pairs(instr.pairs)}"
-    elif isinstance(instr, (ins.Cmd, ins.Entrypoint)):
-        text = f"{instr.keyword} {json.dumps(list(instr.command)) if not instr.shell_form else instr.command[0]}"
-    elif isinstance(instr, ins.Shell):
-        text = f"SHELL {json.dumps(list(instr.command))}"
-    elif isinstance(instr, ins.Expose):
-        text = "EXPOSE " + " ".join(p if "/" in p else f"{p}/tcp" for p in instr.ports)
-    elif isinstance(instr, ins.Volume):
-        text = f"VOLUME {json.dumps(list(instr.paths))}"
-    elif isinstance(instr, ins.Workdir):
-        text = f"WORKDIR {instr.path}"
-    elif isinstance(instr, ins.User):
-        text = f"USER {instr.user}"
-    elif isinstance(instr, ins.StopSignal):
-        text = f"STOPSIGNAL {instr.signal}"
-    elif isinstance(instr, ins.Maintainer):
-        text = f"MAINTAINER {instr.name}"
-    else:  # HEALTHCHECK, ONBUILD: their source text says it best
-        text = instr.original  # type: ignore[attr-defined]
+def _command(instr: ins.Cmd | ins.Entrypoint) -> str:
+    return instr.command[0] if instr.shell_form else json.dumps(list(instr.command))
+
+
+#: how each config-only instruction shows its (expanded) value; the others show their source text
+_VALUE: dict[str, Callable[[Any], str]] = {
+    "ENV": lambda i: _pairs(i.pairs),
+    "ARG": lambda i: _pairs(i.pairs),
+    "LABEL": lambda i: _pairs(i.pairs),
+    "CMD": _command,
+    "ENTRYPOINT": _command,
+    "SHELL": lambda i: json.dumps(list(i.command)),
+    "EXPOSE": lambda i: " ".join(p if "/" in p else f"{p}/tcp" for p in i.ports),
+    "VOLUME": lambda i: json.dumps(list(i.paths)),
+    "WORKDIR": lambda i: i.path,
+    "USER": lambda i: i.user,
+    "STOPSIGNAL": lambda i: i.signal,
+    "MAINTAINER": lambda i: i.name,
+}
+
+
+def config_step(instr: Any) -> str:
+    """``created_by`` of an instruction that only edits the config (HEALTHCHECK, ONBUILD: as written)."""
+    value = _VALUE.get(instr.keyword)
+    text = f"{instr.keyword} {value(instr)}" if value else instr.original
     return f"{NOP} {text}"
 
 
