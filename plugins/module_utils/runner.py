@@ -200,14 +200,16 @@ def run_module(resource_cls: type) -> None:
 
 
 def describe_error(exc: Exception, fields: dict, action: Action | None = None) -> str:
-    """The engine's message, with the option it concerns (from the error's data) and the action."""
+    """The engine's message, after the action that failed and, for bad input
+    (``InvalidArgument``, a ``ValueError``), the option the error's data points at."""
     msg = str(exc)
     data = getattr(exc, "data", None) or {}
-    for key, template in fields.items():
-        value = data.get(key)
-        if value not in (None, ""):
-            msg = f"{template.format(value=value)}: {msg}"
-            break
+    if isinstance(exc, ValueError):
+        for key, template in fields.items():
+            value = data.get(key)
+            if value not in (None, ""):
+                msg = f"{template.format(value=value)}: {msg}"
+                break
     return f"{action.summary}: {msg}" if action is not None else msg
 
 

@@ -120,7 +120,7 @@ options:
 notes:
   - Recreating a network interrupts the traffic of its containers for a moment.
 author:
-  - berth maintainers
+  - berth maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -30,7 +30,7 @@ options:
     aliases:
       - network_name
 author:
-  - berth maintainers
+  - berth maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -70,7 +70,7 @@ options:
       - always
     default: never
 author:
-  - berth maintainers
+  - berth maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -29,7 +29,7 @@ options:
     aliases:
       - volume_name
 author:
-  - berth maintainers
+  - berth maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

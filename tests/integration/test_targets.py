@@ -192,6 +192,12 @@ def test_volume(host: Host, tmp_path: Path):
     assert set(host.volumes()) == {"data-bind"}
 
 
+def test_module_defaults_of_the_action_group(host: Host):
+    run = host.play("volume/module_defaults.yml", vol="grouped")
+    assert run.rc == 0, run.output
+    assert host.volumes()["grouped"]["Labels"] == {"team": "infra"}
+
+
 def test_volume_bad_input_names_the_field_and_changes_nothing(host: Host, busybox_tar: Path):
     from berth.containers.spec import Mount
 
@@ -206,7 +212,7 @@ def test_volume_bad_input_names_the_field_and_changes_nothing(host: Host, busybo
     assert run.failed("unsupported driver option").startswith("driver_options.type: ")
     assert run.failed("bad name").startswith('name: invalid volume name "bad name"')
     msg = run.failed("in use, recreate")
-    assert msg.startswith("remove volume used: name: remove used: volume is in use - [")
+    assert msg.startswith("remove volume used: remove used: volume is in use - [")
     assert run["in use, recreate"]["error"]["type"] == "VolumeInUse"
     assert host.volumes() == before
 
@@ -352,6 +358,39 @@ def test_network_bad_input_names_the_field_and_changes_nothing(host: Host):
 def test_network_without_the_engine_says_so(host: Host):
     run = host.play("network_info/info.yml", net="web", berth_python="/nonexistent/bin/python")
     assert run.failed("info") == ENGINE_MISSING
+
+
+_OBSERVE_ONLY = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.berth.core.plugins.module_utils import network, volume
+from ansible_collections.berth.core.plugins.module_utils.options import parse_options
+from ansible_collections.berth.core.plugins.module_utils.runner import execute
+from berth.engine import Engine
+
+engine = Engine(root=sys.argv[2])
+changed = []
+for resource, params in ((volume.Volume, {"name": "data", "labels": {"a": "1"}}),
+                         (network.Network, {"name": "web", "ipam_config": [{"subnet": sys.argv[3]}],
+                                            "connected": ["app"]})):
+    result, _ = execute(resource, parse_options(resource.options, params), engine, check_mode=False)
+    changed.append(result["changed"])
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("pyroute2", "requests", "urllib3"))
+print(json.dumps({"changed": changed, "heavy": heavy}))
+"""
+
+
+def test_a_no_change_run_imports_no_pyroute2_or_requests(host: Host, busybox_tar: Path, collections_root: Path):
+    """DESIGN, budgets: the observe path reads records; pyroute2 and requests only when acting."""
+    subnet = str(host.subnets[2])
+    host.engine.volumes.create("data", labels={"a": "1"})
+    host.engine.networks.create_network("web", subnet=subnet)
+    _container(host, busybox_tar, "app", start=True)
+    host.engine.connect("app", "web")
+    proc = subprocess.run([sys.executable, "-c", _OBSERVE_ONLY, str(collections_root), str(host.root), subnet],
+                          capture_output=True, text=True, check=False, env={**os.environ, "BERTH_ROOT": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"changed": [False, False], "heavy": []}
 
 
 @pytest.fixture(scope="module", autouse=True)

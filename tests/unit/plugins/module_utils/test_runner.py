@@ -112,6 +112,14 @@ def test_describe_error_names_the_option_from_the_errors_data(fields, expected):
     assert describe_error(InvalidArgument("invalid option key", option="size"), fields) == expected
 
 
+def test_conflicts_are_not_blamed_on_an_option():
+    from berth.volumes import VolumeInUse
+
+    err = VolumeInUse("data", ["c1"])
+    assert describe_error(err, {"name": "name"}, Action("remove", "remove volume data")) == (
+        "remove volume data: remove data: volume is in use - [c1]")
+
+
 def test_error_details_are_plain_data():
     from pathlib import Path
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,27 @@ def test_documentation_matches_the_options_model(name):
         options.update(fragments.get(fragment, {}))
     resource = load(module_resource_path(name))
     assert _from_docs(options) == _from_spec(argument_spec(resource.options))
+
+
+# validate-modules' rule for DOCUMENTATION.author lines (schema.py, author_line)
+AUTHOR = re.compile(r"^\w.*(\(@([\w-]+)\)|!UNKNOWN)(?![\w.])")
+
+
+def _described(options: dict, where: str) -> None:
+    for name, doc in (options or {}).items():
+        assert doc.get("description"), f"{where}{name}: no description"
+        _described(doc.get("suboptions") or {}, f"{where}{name}.")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_documentation_has_what_validate_modules_requires(name):
+    doc = _doc_blocks(name)["DOCUMENTATION"]
+    for key in ("module", "short_description", "description", "author", "version_added"):
+        assert doc.get(key), f"{name}: DOCUMENTATION.{key} missing"
+    assert all(AUTHOR.search(a) for a in doc["author"]), doc["author"]
+    _described(doc.get("options"), "")
+    for key, ret in _doc_blocks(name)["RETURN"].items():
+        assert {"description", "returned", "type"} <= set(ret), f"{name}: RETURN.{key}"
 
 
 @pytest.mark.parametrize("name", MODULES)
