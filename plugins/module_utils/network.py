@@ -24,7 +24,7 @@ from __future__ import annotations
 import ipaddress
 import typing
 
-from ansible_collections.berth.core.plugins.module_utils.compat import field_validator
+from ansible_collections.berth.core.plugins.module_utils.compat import field_validator, model_validator
 from ansible_collections.berth.core.plugins.module_utils.options import ModuleOptions, option
 from ansible_collections.berth.core.plugins.module_utils.runner import (
     ABSENT,
@@ -54,6 +54,15 @@ class IpamConfig(ModuleOptions):
     @classmethod
     def _ipv4_address(cls, value):
         return None if value is None else str(ipaddress.IPv4Address(value))
+
+    @model_validator(mode="after")
+    def _inside_the_subnet(self):
+        subnet = ipaddress.IPv4Network(self.subnet)
+        if self.gateway is not None and ipaddress.IPv4Address(self.gateway) not in subnet:
+            raise ValueError(f"gateway {self.gateway} is not inside subnet {subnet}")
+        if self.iprange is not None and not ipaddress.IPv4Network(self.iprange).subnet_of(subnet):
+            raise ValueError(f"iprange {self.iprange} is not inside subnet {subnet}")
+        return self
 
 
 class NetworkOptions(ModuleOptions):
@@ -124,8 +133,9 @@ def create_spec(want: NetworkOptions, net: dict | None) -> dict:
 
 
 def plan_network(want: NetworkOptions, actual: dict) -> Plan:
-    """``actual``: ``{"network": inspect view or None, "containers": {ref: {"Id", "Name"} or None}}``
-    (the containers the task's ``connected`` names, resolved)."""
+    """``actual``: ``{"network": inspect view or None, "containers": {ref: {"Id", "Name"} or None},
+    "subnets": {name: subnet}}`` (the containers the task's ``connected`` names, resolved; the
+    subnets of the other networks)."""
     name = want.name
     net = actual.get("network")
     members = {cid: c.get("Name", "") for cid, c in ((net or {}).get("Containers") or {}).items()}
@@ -144,6 +154,7 @@ def plan_network(want: NetworkOptions, actual: dict) -> Plan:
         return Plan(actions, [Difference("exists", True, False)])
 
     wanted = _wanted_containers(want, actual.get("containers") or {})
+    _check_overlaps(want, actual.get("subnets") or {})
     if net is None:
         actions = [Action("create", f"create network {name} (driver {want.driver})", name=name,
                           spec=create_spec(want, None))]
@@ -182,6 +193,17 @@ def plan_network(want: NetworkOptions, actual: dict) -> Plan:
     if sorted(keep.values()) != sorted(members.values()):
         differences.append(Difference("connected", sorted(members.values()), sorted(keep.values())))
     return Plan(actions, differences)
+
+
+def _check_overlaps(want: NetworkOptions, subnets: dict) -> None:
+    """The engine refuses a subnet overlapping another network's; refused here too, so check mode
+    says so and a recreate never removes a network it cannot create again."""
+    if not want.ipam_config:
+        return
+    mine = ipaddress.IPv4Network(want.ipam_config[0].subnet)
+    for name, subnet in sorted(subnets.items()):
+        if name != want.name and subnet and mine.overlaps(ipaddress.IPv4Network(subnet)):
+            raise Refused(f"ipam_config[0].subnet: {mine} overlaps {subnet} of network {name}")
 
 
 def _wanted_containers(want: NetworkOptions, resolved: dict) -> dict:
@@ -231,6 +253,9 @@ class Network(Resource):
             net = self.engine.networks.inspect(self.opts.name)
         except NotFound:
             net = None
+        subnets = {}
+        if getattr(self.opts, "ipam_config", None):
+            subnets = {n.Name: n.Subnet for n in self.engine.networks.store.list() if n.Subnet}
         containers = {}
         for ref in getattr(self.opts, "connected", None) or ():
             try:
@@ -239,7 +264,7 @@ class Network(Resource):
                 containers[ref] = None
             else:
                 containers[ref] = {"Id": info["Id"], "Name": info.get("Name", "")}
-        return {"network": net, "containers": containers}
+        return {"network": net, "containers": containers, "subnets": subnets}
 
     plan = staticmethod(plan_network)
 

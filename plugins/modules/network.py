@@ -68,11 +68,13 @@ options:
       subnet:
         description:
           - Subnet in CIDR notation, for example V(172.20.0.0/16).
+          - It must not overlap another network's subnet; that is refused before anything changes (in check mode
+            too), so a recreate never removes a network it could not create again.
         type: str
         required: true
       gateway:
         description:
-          - Gateway address (the bridge's address); default the subnet's first address.
+          - Gateway address (the bridge's address), inside the subnet; default the subnet's first address.
         type: str
       iprange:
         description:

@@ -91,6 +91,10 @@ def test_plan(case):
     (want(connected=["ghost"]), actual(None, ghost=None), "connected: no such container: ghost"),
     (want(name="bridge", state="absent"), actual(net()), "predefined"),
     (want(name="bridge", internal=True), actual(net()), "predefined"),
+    (want(ipam_config=NEW_IPAM), {**actual(None), "subnets": {"db": "10.252.0.0/16"}},
+     "ipam_config[0].subnet: 10.252.2.0/24 overlaps 10.252.0.0/16 of network db"),
+    (want(ipam_config=NEW_IPAM), {**actual(net()), "subnets": {"web": "10.252.1.0/24", "db": "10.252.2.128/25"}},
+     "ipam_config[0].subnet: 10.252.2.0/24 overlaps 10.252.2.128/25 of network db"),
 ])
 def test_refusals(desired, act, message):
     with pytest.raises(Refused) as err:
@@ -106,6 +110,11 @@ def test_recreate_with_force_reconnects_those_that_stay():
     assert recreate.summary == "recreate network web (disconnect app, db; reconnect app)"
     assert plan.diff() == {"before": {"internal": False, "connected": ["app", "db"]},
                            "after": {"internal": True, "connected": ["app"]}}
+
+
+def test_its_own_subnet_is_no_overlap():
+    plan = plan_network(want(ipam_config=IPAM), {**actual(net()), "subnets": {"web": "10.252.1.0/24"}})
+    assert plan.actions == []
 
 
 def test_recreate_carries_over_what_the_task_does_not_give():
@@ -146,6 +155,10 @@ def test_a_subnet_difference_shows_only_the_given_fields():
     ([{"subnet": "10.252.1.0/24", "gateway": "10.252.1"}], "option ipam_config[0].gateway: "),
     ([{"subnet": "10.252.1.0/24", "iprange": "10.252.1.7/25"}], "option ipam_config[0].iprange: "),
     ([{"subnet": "10.252.1.0/24"}, {"subnet": "10.252.2.0/24"}], "option ipam_config: List should have at most 1"),
+    ([{"subnet": "10.252.1.0/24", "gateway": "10.252.2.1"}],
+     "option ipam_config[0]: gateway 10.252.2.1 is not inside subnet 10.252.1.0/24"),
+    ([{"subnet": "10.252.1.0/24", "iprange": "10.252.0.0/23"}],
+     "option ipam_config[0]: iprange 10.252.0.0/23 is not inside subnet 10.252.1.0/24"),
 ])
 def test_bad_addressing_is_refused_naming_the_option(ipam, where):
     with pytest.raises(OptionsError) as err:
