@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from filekit import write_tree
 from nethost import free_port, wait_http
 from rtkit import output
 
@@ -39,9 +40,7 @@ if __name__ == '__main__':
 
 
 def build(engine: Engine, ctx: Path, files: dict[str, str], **kw) -> str:
-    for name, text in files.items():
-        (ctx / name).parent.mkdir(parents=True, exist_ok=True)
-        (ctx / name).write_text(text)
+    write_tree(ctx, files)
     chunks: list[str] = []
     try:
         engine.build(BuildOptions(context=ctx, **kw), chunks.append)

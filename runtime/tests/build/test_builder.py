@@ -8,6 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from filekit import write_tree
 from rtkit import mounts_under, output
 
 from berth.build.builder import BuildError, BuildOptions
@@ -15,17 +16,6 @@ from berth.containers import ContainerSpec
 from berth.engine import Engine
 from berth.engine import container_ops as co
 from berth.errors import BerthError, ImageNotFound
-
-
-def write(ctx: Path, files: dict[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        path = ctx / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return ctx
 
 
 def build(engine: Engine, ctx: Path, **kw) -> tuple[str, str]:
@@ -57,7 +47,7 @@ CMD ["./greet.sh"]
 
 def test_build_run_history_and_cache(builder: Engine, tmp_path: Path) -> None:
     greet = '#!/bin/sh\necho "$GREETING from $(pwd) $(cat stamp)"\n'
-    ctx = write(tmp_path / "ctx", {"Dockerfile": APP, "greet.sh": greet})
+    ctx = write_tree(tmp_path / "ctx", {"Dockerfile": APP, "greet.sh": greet})
     image, out = build(builder, ctx, tags=("app:1", "app:latest"))
     assert "Step 1/7 : FROM busybox" in out and "Step 5/7 : RUN chmod +x greet.sh" in out
     assert f"Successfully built {image[7:19]}" in out and "Successfully tagged app:1" in out
@@ -92,7 +82,7 @@ def test_build_run_history_and_cache(builder: Engine, tmp_path: Path) -> None:
 
 
 def test_failing_step_names_step_command_and_code(builder: Engine, tmp_path: Path) -> None:
-    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN echo one\nRUN echo about to fail && exit 3\n"
+    ctx = write_tree(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN echo one\nRUN echo about to fail && exit 3\n"
                                                  "RUN echo never\n"})
     chunks: list[str] = []
     with pytest.raises(BuildError) as err:
@@ -120,7 +110,7 @@ COPY --from=compile /out/app.txt /srv/
 COPY --from=0 /out/junk.txt /srv/junk
 CMD ["cat", "/srv/app.txt", "/srv/junk"]
 """
-    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile})
+    ctx = write_tree(tmp_path / "ctx", {"Dockerfile": dockerfile})
     _, out = build(builder, ctx, tags=("multi",))
     assert "this stage is not needed" not in out
     assert run_image(builder, "multi") == "artifact\njunk\n"
@@ -140,7 +130,7 @@ LABEL version=$VERSION
 RUN echo "run sees $VERSION/$WHO" > /args.txt
 CMD ["sh", "-c", "echo $APP_VERSION $GREETING; cat /args.txt; env | grep -c VERSION="]
 """
-    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile})
+    ctx = write_tree(tmp_path / "ctx", {"Dockerfile": dockerfile})
     _, out = build(builder, ctx, tags=("args",), build_args=(("WHO", "alice"), ("UNUSED", "x")))
     assert "[Warning] One or more build-args [UNUSED] were not consumed" in out
     # ARGs are in RUN's environment but not in the image's: only APP_VERSION carries it on
@@ -154,7 +144,7 @@ CMD ["sh", "-c", "echo $APP_VERSION $GREETING; cat /args.txt; env | grep -c VERS
 
 
 def test_dockerignore_and_copy_rules(builder: Engine, tmp_path: Path) -> None:
-    ctx = write(tmp_path / "ctx", {
+    ctx = write_tree(tmp_path / "ctx", {
         "Dockerfile": "FROM busybox\nCOPY . /src/\nCOPY conf/*.ini /etc/app/\n"
                       "COPY --chown=nobody:nogroup --chmod=640 conf/a.ini /owned.ini\n"
                       "RUN find /src /etc/app | sort && stat -c '%U %G %a' /owned.ini\n",
@@ -185,7 +175,7 @@ def test_add_extracts_local_tars_and_fetches_urls(builder: Engine, tmp_path: Pat
     payload = _tar_bytes({"pkg/one.txt": b"one\n"})
     server = stub_server(lambda m, p, h: (200, {}, payload) if p == "/dl/pkg.tar.gz"
                          else (404, {}, b"no such file"))
-    ctx = write(tmp_path / "ctx", {
+    ctx = write_tree(tmp_path / "ctx", {
         "Dockerfile": f"FROM busybox\nADD pkg.tar.gz /opt/\nADD {server.url}/dl/pkg.tar.gz /downloads/\n"
                       'CMD ["sh", "-c", "cat /opt/pkg/one.txt; ls /downloads; stat -c %a /downloads/pkg.tar.gz"]\n',
         "pkg.tar.gz": payload,
@@ -193,7 +183,7 @@ def test_add_extracts_local_tars_and_fetches_urls(builder: Engine, tmp_path: Pat
     build(builder, ctx, tags=("added",))
     # a local archive is unpacked; a downloaded one is not (Docker), and gets mode 600
     assert run_image(builder, "added") == "one\npkg.tar.gz\n600\n"
-    bad = write(tmp_path / "bad", {"Dockerfile": f"FROM busybox\nADD {server.url}/missing.txt /x\n"})
+    bad = write_tree(tmp_path / "bad", {"Dockerfile": f"FROM busybox\nADD {server.url}/missing.txt /x\n"})
     with pytest.raises(BuildError, match="404"):
         build(builder, bad, tags=("bad-url",))
     with pytest.raises(ImageNotFound):
@@ -213,7 +203,7 @@ def test_add_extracts_local_tars_and_fetches_urls(builder: Engine, tmp_path: Pat
 ], ids=["unknown-instruction", "missing-source", "outside-context", "bad-env", "bad-arg", "unknown-base", "bad-from",
         "run-on-scratch", "no-dockerfile"])
 def test_bad_input_is_a_clear_error_and_tags_nothing(builder: Engine, tmp_path: Path, files, message) -> None:
-    ctx = write(tmp_path / "ctx", files)
+    ctx = write_tree(tmp_path / "ctx", files)
     before = {r["ID"] for r in builder.images(all=True)}
     with pytest.raises(BerthError, match=message.replace(".", r"\.")):
         build(builder, ctx, tags=("bad:1",))
@@ -231,17 +221,17 @@ def test_missing_context_is_an_error(builder: Engine, tmp_path: Path) -> None:
 
 
 def test_scratch_copy_and_onbuild(builder: Engine, tmp_path: Path) -> None:
-    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM scratch\nCOPY hello.txt /\nCMD [\"/hello.txt\"]\n",
+    ctx = write_tree(tmp_path / "ctx", {"Dockerfile": "FROM scratch\nCOPY hello.txt /\nCMD [\"/hello.txt\"]\n",
                                    "hello.txt": "hi\n"})
     build(builder, ctx, tags=("tiny",))
     info = builder.inspect_image("tiny")
     assert len(info["RootFS"]["Layers"]) == 1 and info["Config"]["Cmd"] == ["/hello.txt"]
-    parent = write(tmp_path / "parent", {"Dockerfile": "FROM busybox\nONBUILD COPY marker /marker\n"
+    parent = write_tree(tmp_path / "parent", {"Dockerfile": "FROM busybox\nONBUILD COPY marker /marker\n"
                                                         "ONBUILD RUN cat /marker > /seen\n"})
     build(builder, parent, tags=("withtriggers",))
     assert builder.inspect_image("withtriggers")["Config"]["OnBuild"] == ["COPY marker /marker",
                                                                           "RUN cat /marker > /seen"]
-    child = write(tmp_path / "child", {"Dockerfile": "FROM withtriggers\nCMD [\"cat\", \"/seen\"]\n",
+    child = write_tree(tmp_path / "child", {"Dockerfile": "FROM withtriggers\nCMD [\"cat\", \"/seen\"]\n",
                                        "marker": "triggered\n"})
     _, out = build(builder, child, tags=("child",))
     assert "Executing 2 build triggers" in out
@@ -252,7 +242,7 @@ def test_scratch_copy_and_onbuild(builder: Engine, tmp_path: Path) -> None:
 def test_run_steps_reach_the_network_and_volumes_stay_out(builder: Engine, tmp_path: Path) -> None:
     """RUN runs on the default bridge (the build's NAT egress is shown with apt in the seed tests);
     writes under a VOLUME during RUN are not kept, as in Docker."""
-    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nVOLUME /data\nRUN echo lost > /data/file && "
+    ctx = write_tree(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nVOLUME /data\nRUN echo lost > /data/file && "
                                                  "ip -o -4 addr show eth0 | grep -q inet\n"})
     build(builder, ctx, tags=("vol",))
     assert run_image(builder, "vol", "ls", "/data") == ""
@@ -262,7 +252,7 @@ def test_cli_build(builder: Engine, tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    ctx = write(tmp_path / "ctx", {"sub/app.Dockerfile": "FROM busybox\nARG X\nRUN echo x=$X\n"})
+    ctx = write_tree(tmp_path / "ctx", {"sub/app.Dockerfile": "FROM busybox\nARG X\nRUN echo x=$X\n"})
     cli = [sys.executable, "-m", "berth.cli.main", "--root", str(builder.paths.root)]
     proc = subprocess.run([*cli, "build", "-t", "cli:1", "-f", str(ctx / "sub/app.Dockerfile"),
                            "--build-arg", "X=42", "--label", "team=a", str(ctx)], capture_output=True, text=True)
@@ -272,7 +262,7 @@ def test_cli_build(builder: Engine, tmp_path: Path) -> None:
     labels = json.loads(subprocess.run([*cli, "image", "inspect", "cli:1"], capture_output=True,
                                        text=True).stdout or "[{}]")
     assert (labels[0].get("Config") or {}).get("Labels") == {"team": "a"}
-    bad = write(tmp_path / "bad", {"Dockerfile": "FROM busybox\nRUN false\n"})
+    bad = write_tree(tmp_path / "bad", {"Dockerfile": "FROM busybox\nRUN false\n"})
     proc = subprocess.run([*cli, "build", "-q", str(bad)], capture_output=True, text=True)
     assert proc.returncode != 0 and "returned a non-zero code: 1" in proc.stderr
 
@@ -285,7 +275,7 @@ def test_kill_9_of_build_then_system_check_repairs(builder: Engine, tmp_path: Pa
     import sys
     import time
 
-    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN echo started && sleep 60\n"})
+    ctx = write_tree(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN echo started && sleep 60\n"})
     cli = [sys.executable, "-m", "berth.cli.main", "--root", str(builder.paths.root)]
     proc = subprocess.Popen([*cli, "build", "-t", "killed", str(ctx)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -325,7 +315,7 @@ VOLUME /data
 USER nobody
 CMD echo shell form runs in $0
 """
-    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile})
+    ctx = write_tree(tmp_path / "ctx", {"Dockerfile": dockerfile})
     _, out = build(builder, ctx, tags=("cfg",))
     assert "+ echo traced" in out  # -x of the SHELL traced the RUN
     cfg = builder.inspect_image("cfg")["Config"]

@@ -8,22 +8,15 @@ import stat
 from pathlib import Path
 
 import pytest
+from filekit import write_tree
 
 from berth.build.context import BuildContext, CopyFailed, IgnoreMatcher, Source, copy_into
 from berth.errors import InvalidArgument
 
 
-def make(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
-
-
 @pytest.fixture
 def ctx(tmp_path: Path) -> BuildContext:
-    root = make(tmp_path / "ctx", {
+    root = write_tree(tmp_path / "ctx", {
         "app.py": "app\n",
         "lib.py": "lib\n",
         "conf/app.ini": "[app]\n",
@@ -133,7 +126,7 @@ def test_chmod_applies_to_files_and_directories(ctx: BuildContext, rootfs: Path)
 
 
 def test_setuid_survives_the_chown(tmp_path: Path, rootfs: Path) -> None:
-    root = make(tmp_path / "c", {"suid": "x"})
+    root = write_tree(tmp_path / "c", {"suid": "x"})
     os.chmod(root / "suid", 0o4755)
     copy_into(rootfs, BuildContext.open(root).resolve(["suid"]), "/bin/", chown=(1, 1))
     assert mode(rootfs / "bin/suid") == 0o4755
@@ -141,7 +134,7 @@ def test_setuid_survives_the_chown(tmp_path: Path, rootfs: Path) -> None:
 
 # -- .dockerignore inside copied directories ---------------------------------------------------
 def test_ignored_content_of_a_directory_is_not_copied(tmp_path: Path, rootfs: Path) -> None:
-    root = make(tmp_path / "c", {
+    root = write_tree(tmp_path / "c", {
         ".dockerignore": "**/*.log\nconf/sub\nbuild\n!build/keep/me\n",
         "conf/a.ini": "", "conf/x.log": "", "conf/sub/deep": "", "top.log": "",
         "build/out.o": "", "build/keep/me": "kept\n", "build/keep/not": "",
@@ -195,7 +188,7 @@ def test_image_symlinks_inside_a_merged_directory_are_replaced(ctx: BuildContext
 
 
 def test_context_symlink_to_host_file_copies_the_contexts_own(tmp_path: Path, rootfs: Path) -> None:
-    root = make(tmp_path / "c", {"etc/passwd": "mine\n"})
+    root = write_tree(tmp_path / "c", {"etc/passwd": "mine\n"})
     (root / "pw").symlink_to("/etc/passwd")
     (root / "dir").mkdir()
     (root / "dir" / "pw").symlink_to("/etc/passwd")  # nested: copied as a symlink, never read

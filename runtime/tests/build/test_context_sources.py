@@ -7,22 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
+from filekit import write_tree
 
 from berth.build.context import BuildContext, Source, SourceNotFound
 from berth.errors import InvalidArgument, NotFound
 
 
-def make(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
-
-
 @pytest.fixture
 def ctx_dir(tmp_path: Path) -> Path:
-    return make(tmp_path / "ctx", {
+    return write_tree(tmp_path / "ctx", {
         "Dockerfile": "FROM scratch\n",
         "app.py": "print(1)\n",
         "lib.py": "x = 1\n",
@@ -49,11 +42,11 @@ def test_open_needs_an_existing_directory(tmp_path: Path) -> None:
 
 def test_dockerfile_relative_absolute_lowercase_and_missing(ctx_dir: Path, tmp_path: Path) -> None:
     assert BuildContext.open(ctx_dir).dockerfile_text() == "FROM scratch\n"
-    make(ctx_dir, {"build/Dockerfile.dev": "\ufeffFROM dev\n"})
+    write_tree(ctx_dir, {"build/Dockerfile.dev": "\ufeffFROM dev\n"})
     assert BuildContext.open(ctx_dir, "build/Dockerfile.dev").dockerfile_text() == "FROM dev\n"  # BOM dropped
-    outside = make(tmp_path / "elsewhere", {"Df": "FROM outside\n"}) / "Df"
+    outside = write_tree(tmp_path / "elsewhere", {"Df": "FROM outside\n"}) / "Df"
     assert BuildContext.open(ctx_dir, str(outside)).dockerfile_text() == "FROM outside\n"  # -f anywhere
-    lower = make(tmp_path / "lower", {"dockerfile": "FROM lower\n"})
+    lower = write_tree(tmp_path / "lower", {"dockerfile": "FROM lower\n"})
     assert BuildContext.open(lower).dockerfile_text() == "FROM lower\n"  # the CLI's fallback
     with pytest.raises(NotFound, match="Cannot locate specified Dockerfile: Nope"):
         BuildContext.open(ctx_dir, "Nope").dockerfile_text()
@@ -62,7 +55,7 @@ def test_dockerfile_relative_absolute_lowercase_and_missing(ctx_dir: Path, tmp_p
 
 
 def test_ignored_dockerfile_and_dockerignore_are_still_read_but_not_copyable(ctx_dir: Path) -> None:
-    make(ctx_dir, {".dockerignore": "Dockerfile\n.dockerignore\n*.md\n"})
+    write_tree(ctx_dir, {".dockerignore": "Dockerfile\n.dockerignore\n*.md\n"})
     ctx = BuildContext.open(ctx_dir)
     assert ctx.dockerfile_text() == "FROM scratch\n"
     assert ctx.ignore.ignored("README.md")
@@ -72,7 +65,7 @@ def test_ignored_dockerfile_and_dockerignore_are_still_read_but_not_copyable(ctx
 
 
 def test_roots_that_are_not_a_context_skip_dockerignore(ctx_dir: Path) -> None:
-    make(ctx_dir, {".dockerignore": "app.py\n"})
+    write_tree(ctx_dir, {".dockerignore": "app.py\n"})
     stage = BuildContext.open(ctx_dir, dockerignore=False)  # a stage's rootfs for COPY --from
     assert rels(stage.resolve(["app.py"])) == ["app.py"]
 
@@ -129,7 +122,7 @@ def test_wildcards_match_per_component_in_walk_order(ctx_dir: Path) -> None:
 
 
 def test_dockerignore_hides_sources_and_wildcard_matches(ctx_dir: Path) -> None:
-    make(ctx_dir, {".dockerignore": "# comment\n*.md\nsrc/sub\n!docs/guide.md\nlib.py\n"})
+    write_tree(ctx_dir, {".dockerignore": "# comment\n*.md\nsrc/sub\n!docs/guide.md\nlib.py\n"})
     ctx = BuildContext.open(ctx_dir)
     assert rels(ctx.resolve(["*"])) == [".dockerignore", "Dockerfile", "app.py", "docs", "src"]
     assert rels(ctx.resolve(["docs/*"])) == ["docs/guide.md"]  # re-included by the exception
@@ -140,7 +133,7 @@ def test_dockerignore_hides_sources_and_wildcard_matches(ctx_dir: Path) -> None:
 
 
 def test_excluded_directory_with_an_exception_exists_only_for_it(ctx_dir: Path) -> None:
-    make(ctx_dir, {".dockerignore": "src\n!src/sub/c.go\n"})
+    write_tree(ctx_dir, {".dockerignore": "src\n!src/sub/c.go\n"})
     ctx = BuildContext.open(ctx_dir)
     assert rels(ctx.resolve(["src/sub/c.go", "src"])) == ["src/sub/c.go", "src"]
     with pytest.raises(SourceNotFound):
@@ -152,7 +145,7 @@ def test_symlinks_are_followed_inside_the_context_only(ctx_dir: Path) -> None:
     (ctx_dir / "up-link").symlink_to("../../../../../../etc/passwd")
     (ctx_dir / "dir-link").symlink_to("src")
     (ctx_dir / "abs-in").symlink_to("/app.py")  # absolute: the context's own /app.py
-    make(ctx_dir, {"etc/passwd": "context's own passwd\n"})
+    write_tree(ctx_dir, {"etc/passwd": "context's own passwd\n"})
     ctx = BuildContext.open(ctx_dir)
     for link in ("passwd-link", "up-link"):
         (src,) = ctx.resolve([link])
@@ -169,7 +162,7 @@ def test_symlinks_are_followed_inside_the_context_only(ctx_dir: Path) -> None:
 
 
 def test_a_link_to_an_ignored_file_does_not_reach_it(ctx_dir: Path) -> None:
-    make(ctx_dir, {".dockerignore": "secret.txt\n", "secret.txt": "s3cr3t\n"})
+    write_tree(ctx_dir, {".dockerignore": "secret.txt\n", "secret.txt": "s3cr3t\n"})
     (ctx_dir / "innocent").symlink_to("secret.txt")
     with pytest.raises(SourceNotFound):
         BuildContext.open(ctx_dir).resolve(["innocent"])
@@ -236,7 +229,7 @@ def test_checksum_changes_with_what_is_copied(ctx_dir: Path, change: str) -> Non
 
 
 def test_checksum_of_a_file_source_covers_its_name(ctx_dir: Path) -> None:
-    make(ctx_dir, {"copy.py": "print(1)\n"})  # same content as app.py
+    write_tree(ctx_dir, {"copy.py": "print(1)\n"})  # same content as app.py
     assert digest(ctx_dir, "app.py") != digest(ctx_dir, "copy.py")  # they land under different names
     (ctx_dir / "alias").symlink_to("app.py")
     assert digest(ctx_dir, "alias") != digest(ctx_dir, "app.py")  # copied as "alias"
