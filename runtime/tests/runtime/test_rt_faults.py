@@ -230,8 +230,8 @@ def _fake_monitor(ctx, cid: str, seconds: float) -> subprocess.Popen:
 
 def test_monitor_of_the_last_run_on_its_way_out_is_not_an_orphan(rt: Engine) -> None:
     """conmon may outlive the recorded exit by a moment (its exit command records it): a check
-    in that moment waits for it instead of reporting it (a flake seen in CI). A monitor the record
-    never got (a start cut short) is still an orphan."""
+    in that moment waits for it instead of reporting it (a flake seen in CI). (A monitor the record
+    never got, a start cut short, is covered by the kill -9 tests above.)"""
     cid = co.create(rt, ContainerSpec(image="busybox", command=["true"], name="leaving"), detach=True)
     co.start(rt, cid)
     assert co.wait(rt, cid, timeout=30) == 0
@@ -247,15 +247,6 @@ def test_monitor_of_the_last_run_on_its_way_out_is_not_an_orphan(rt: Engine) -> 
     finally:
         leaving.kill()
         leaving.wait()
-    stray = _fake_monitor(ctx, cid, 60)
-    try:
-        found = rt.system_check()
-        assert _kinds(found) == {"orphan-monitor"} and str(stray.pid) in found.problems[0].detail
-        assert rt.system_check(repair=True).clean
-        assert stray.wait(timeout=5) == -9
-    finally:
-        stray.kill()
-        stray.wait()
 
 
 def test_stale_and_missing_name_claims(rt: Engine) -> None:
