@@ -1,11 +1,5 @@
-"""The modules under real ``ansible-playbook`` runs against localhost, each test on an engine root
-of its own (``berth_root``), the modules run by this interpreter (``berth_python``).
-
-Playbooks: ``targets/<module>/*.yml``; their task results are recorded by
-``callback_plugins/berth_record.py`` and asserted here, and the host is checked through the
-engine itself. Networking: each engine gets its own default bridge and 10.252.x.0/24 subnets no
-host route covers (engine tests use 10.250/10.251); every bridge and rule goes at the end.
-"""
+"""The volume and network modules under real ``ansible-playbook`` runs (harness: ``playkit``,
+fixtures: ``conftest.py``); the host is checked through the engine itself."""
 
 from __future__ import annotations
 
@@ -15,133 +9,9 @@ import os
 import secrets
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from berth.engine import Engine
-
-HERE = Path(__file__).resolve().parent
-TARGETS = HERE / "targets"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-BUSYBOX_SCRIPT = HERE.parents[1] / "tests" / "images" / "busybox-rootfs.sh"
-ENGINE_MISSING = "the berth engine is not installed on localhost: apply role berth.core.engine"
-
-#: seconds each playbook run took, printed at the end (``-s`` / ``-rA``)
-TIMINGS: list[tuple[str, float]] = []
-
-
-class Run:
-    """One ``ansible-playbook`` run: exit status, output, and each task's result by task name."""
-
-    def __init__(self, rc: int, output: str, records: list[dict]) -> None:
-        self.rc = rc
-        self.output = output
-        self.results = {r["task"]: r["result"] for r in records}
-        self.status = {r["task"]: r["status"] for r in records}
-
-    def __getitem__(self, task: str) -> dict:
-        return self.results[task]
-
-    def failed(self, task: str) -> str:
-        """The failed task's message."""
-        assert self.status.get(task) == "failed", f"{task} did not fail: {self.results.get(task)}\n{self.output}"
-        return self.results[task]["msg"]
-
-
-class Host:
-    """localhost as an inventory host with an engine root of its own."""
-
-    def __init__(self, tmp: Path, collections_root: Path) -> None:
-        self.tmp = tmp
-        self.root = tmp / "root"
-        self.collections_root = collections_root
-        self.subnets = _free_subnets(8)
-        self.bridge = f"bi{secrets.token_hex(3)}"
-        (self.root / "etc").mkdir(parents=True)
-        (self.root / "etc" / "config.json").write_text(json.dumps({
-            "bridge": self.bridge, "bip": f"{self.subnets[0].network_address + 1}/24",
-            "default-address-pools": [{"base": str(self.subnets[1]), "size": 24}]}))
-        self.inventory = tmp / "inventory.ini"
-        self.inventory.write_text(
-            "[berth]\n"
-            f"localhost ansible_connection=local ansible_python_interpreter={sys.executable} "
-            f"berth_python={sys.executable} berth_root={self.root}\n")
-        self.engine = Engine(root=self.root)
-
-    def play(self, playbook: str, *, check: bool = False, diff: bool = False, **extra_vars) -> Run:
-        record = self.tmp / f"record-{secrets.token_hex(4)}.jsonl"
-        cmd = [str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(TARGETS / playbook),
-               "-e", json.dumps(extra_vars)]
-        cmd += ["--check"] if check else []
-        cmd += ["--diff"] if diff else []
-        env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(self.collections_root),
-               "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"), "ANSIBLE_CALLBACKS_ENABLED": "berth_record",
-               "BERTH_RECORD": str(record), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-               "ANSIBLE_LOCAL_TEMP": str(self.tmp / "ansible-local"), "ANSIBLE_HOME": str(self.tmp / "ansible-home"),
-               "ANSIBLE_REMOTE_TMP": str(self.tmp / "ansible-remote")}
-        env.pop("BERTH_ROOT", None)
-        started = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.tmp, timeout=300, check=False)
-        TIMINGS.append((f"{playbook}{' --check' if check else ''}", time.monotonic() - started))
-        records = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
-        return Run(proc.returncode, proc.stdout + proc.stderr, records)
-
-    # -- the host as the engine sees it
-    def volumes(self) -> dict:
-        return {v["Name"]: v for v in self.engine.volumes.list()}
-
-    def networks(self) -> dict:
-        return {n.Name: self.engine.networks.inspect(n.Id) for n in self.engine.networks.store.list()}
-
-    def members(self, network: str) -> list[str]:
-        return sorted(c["Name"] for c in self.networks()[network]["Containers"].values())
-
-
-def _free_subnets(count: int) -> list[ipaddress.IPv4Network]:
-    from berth.network.links import HostLinks
-
-    with HostLinks() as links:
-        routes = links.routes_v4()
-    out: list[ipaddress.IPv4Network] = []
-    while len(out) < count:
-        candidate = ipaddress.IPv4Network(f"10.252.{secrets.randbelow(250) + 2}.0/24")
-        if candidate not in out and not any(candidate.overlaps(r) for r in routes):
-            out.append(candidate)
-    return out
-
-
-@pytest.fixture
-def host(tmp_path: Path, collections_root: Path) -> Iterator[Host]:
-    h = Host(tmp_path, collections_root)
-    yield h
-    for row in h.engine.containers(all=True):
-        h.engine.remove_container(row["Id"], force=True)
-    h.engine.networks.shutdown()  # bridges, firewall table, resolver of this root
-
-
-@pytest.fixture(scope="session")
-def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("images") / "busybox-rootfs.tar"
-    subprocess.run(["bash", str(BUSYBOX_SCRIPT), str(out)], check=True, capture_output=True)
-    return out
-
-
-def _container(h: Host, busybox_tar: Path, name: str, *, start: bool = False, **spec) -> str:
-    from berth.containers import ContainerSpec
-
-    if not h.engine.images():
-        h.engine.import_image(busybox_tar, "busybox")
-    cid = h.engine.create_container(ContainerSpec(image="busybox", name=name, command=("sleep", "300"), **spec))
-    if start:
-        h.engine.start(cid)
-    return cid
-
-
-def pytest_terminal_summary_timings() -> str:
-    return "\n".join(f"{seconds:6.2f}s  {what}" for what, seconds in TIMINGS)
+from playkit import ENGINE_MISSING, Host, make_container
 
 
 # -- volume / volume_info ---------------------------------------------------------------------
@@ -201,7 +71,7 @@ def test_module_defaults_of_the_action_group(host: Host):
 def test_volume_bad_input_names_the_field_and_changes_nothing(host: Host, busybox_tar: Path):
     from berth.containers.spec import Mount
 
-    _container(host, busybox_tar, "user", mounts=(Mount(type="volume", source="used", target="/data"),))
+    make_container(host, busybox_tar, "user", mounts=(Mount(type="volume", source="used", target="/data"),))
     before = host.volumes()
     assert set(before) == {"used"}
     run = host.play("volume/bad.yml", vol="fresh", used="used")
@@ -284,8 +154,8 @@ def test_network(host: Host):
 def test_network_containers(host: Host, busybox_tar: Path):
     v = _net_vars(host)
     assert host.play("network/apply.yml", **v).rc == 0
-    app = _container(host, busybox_tar, "app", start=True)
-    _container(host, busybox_tar, "db")  # created, not running
+    app = make_container(host, busybox_tar, "app", start=True)
+    make_container(host, busybox_tar, "db")  # created, not running
 
     run = host.play("network/connect.yml", net="web", containers=["app", "db"])
     assert run.rc == 0, run.output
@@ -296,7 +166,7 @@ def test_network_containers(host: Host, busybox_tar: Path):
     ip = host.engine.inspect_container("app")["NetworkSettings"]["Networks"]["web"]["IPAddress"]
     assert ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(v["iprange"])
 
-    _container(host, busybox_tar, "cache")
+    make_container(host, busybox_tar, "cache")
     run = host.play("network/connect.yml", net="web", containers=["cache"], appends=True)
     assert run.rc == 0, run.output
     assert run["connect"]["changed"] is True and run["connect again"]["changed"] is False
@@ -386,16 +256,9 @@ def test_a_no_change_run_imports_no_pyroute2_or_requests(host: Host, busybox_tar
     subnet = str(host.subnets[2])
     host.engine.volumes.create("data", labels={"a": "1"})
     host.engine.networks.create_network("web", subnet=subnet)
-    _container(host, busybox_tar, "app", start=True)
+    make_container(host, busybox_tar, "app", start=True)
     host.engine.connect("app", "web")
     proc = subprocess.run([sys.executable, "-c", _OBSERVE_ONLY, str(collections_root), str(host.root), subnet],
                           capture_output=True, text=True, check=False, env={**os.environ, "BERTH_ROOT": ""})
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"changed": [False, False], "heavy": []}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _print_timings() -> Iterator[None]:
-    yield
-    if TIMINGS:
-        print("\nansible-playbook runs:\n" + pytest_terminal_summary_timings())
