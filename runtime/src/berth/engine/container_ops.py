@@ -56,6 +56,7 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
     Volumes this call created are removed again if it fails. ``mounts``: already resolved OCI
     mounts, used as they are (no volume handling)."""
     from berth.containers.merge import effective_config
+    from berth.containers.record import SPEC_KEY, spec_to_json
     from berth.containers.values import RESTART_NAMES, parse_signal_number
     from berth.runtime.caps import validate_caps
     from berth.runtime.etcfiles import write_etc_files
@@ -103,6 +104,8 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
             # the image's layers, bottom first: the rootfs must still mount after ``rmi --force``
             "Layers": [str(d) for d in diff_ids],
             "NetworkSettings": network_settings,
+            # what was asked for, before the image merge: what the container module compares
+            SPEC_KEY: spec_to_json(spec),
         }
         if views is not None:
             record["Mounts"] = views  # inspect-shaped; what the volumes' usage hook reads
