@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from berth.archive.importer import import_rootfs
-    from berth.archive.load import load_archive
+    from berth.archive.load import archive_images, load_archive
     from berth.archive.save import save_images
 
-__all__ = ["import_rootfs", "load_archive", "save_images"]
+__all__ = ["archive_images", "import_rootfs", "load_archive", "save_images"]
 
 _WHERE = {
+    "archive_images": "berth.archive.load",
     "import_rootfs": "berth.archive.importer",
     "load_archive": "berth.archive.load",
     "save_images": "berth.archive.save",

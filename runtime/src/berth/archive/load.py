@@ -58,6 +58,13 @@ def load_archive(store: Store, source: Path) -> list[str]:
     return loaded
 
 
+def archive_images(store: Store, source: Path) -> list[tuple[Digest, list[str]]]:
+    """The archive's images as ``load`` would read them (ID, name-index keys of its tags), checked the
+    same way (configs hash to their IDs, layers are there) but not loaded: nothing is written."""
+    with open_archive(store, Path(source)) as arc:
+        return [(item.image_id, list(item.tags)) for item in _read_manifest(arc)]
+
+
 def _read_manifest(arc: ArchiveReader) -> list[_Item]:
     what = arc.what
     if "manifest.json" not in arc:

@@ -57,33 +57,47 @@ class Puller:
             self.store.gc()
             raise
 
-    def _pull(self, ref: Reference, platform: Platform) -> PullResult:
+    def resolve(self, ref: Reference, platform: Platform | None = None) -> tuple[Digest, Digest]:
+        """What ``pull`` would bring, from the manifests alone: (the registry's digest, the image ID).
+        No blob is fetched and nothing is stored."""
+        self.client.ping(mirrors=True)
+        top_digest, manifest, _fetched = self._manifests(ref, platform or Platform.host())
+        return top_digest, manifest.config.digest
+
+    def _manifests(self, ref: Reference, platform: Platform):
+        """The manifest ``ref`` names (through an index, this platform's), verified, and every
+        manifest fetched on the way as ``(raw, digest, is_index)``; nothing stored."""
         from berth.distribution.manifests import ImageIndex, parse_manifest
 
+        repo = ref.repository
+        raw, media_type, top_digest = self.client.get_manifest(repo, ref.lookup)
+        if ref.digest and top_digest != ref.digest:
+            raise DigestMismatch(str(ref.digest), str(top_digest), what="manifest")
+        manifest = parse_manifest(raw, media_type)
+        fetched = [(raw, top_digest, isinstance(manifest, ImageIndex))]
+        if isinstance(manifest, ImageIndex):
+            desc = manifest.select(platform)
+            raw, media_type, mdigest = self.client.get_manifest(repo, str(desc.digest))
+            if mdigest != desc.digest:
+                raise DigestMismatch(str(desc.digest), str(mdigest), what="manifest")
+            manifest = parse_manifest(raw, media_type)
+            if isinstance(manifest, ImageIndex):
+                raise ManifestInvalid(f"{ref}: nested image indexes are not supported", registry=ref.registry)
+            fetched.append((raw, mdigest, False))
+        return top_digest, manifest, fetched
+
+    def _pull(self, ref: Reference, platform: Platform) -> PullResult:
         repo = ref.repository
         # As Docker does: "not a registry" is said here, clearly, not as a JSON error later.
         self.client.ping(mirrors=True)
         with self.store.lease() as lease:
-            raw, media_type, top_digest = self.client.get_manifest(repo, ref.lookup)
-            if ref.digest and top_digest != ref.digest:
-                raise DigestMismatch(str(ref.digest), str(top_digest), what="manifest")
-            manifest = parse_manifest(raw, media_type)
-            indexes: list[Digest] = []
-            self.store.claim(lease, blobs=[top_digest])
-            downloaded = not self.store.blobs.has(top_digest)
-            self.store.blobs.put_bytes(raw, top_digest)
-            if isinstance(manifest, ImageIndex):
-                indexes.append(top_digest)
-                desc = manifest.select(platform)
-                raw, media_type, mdigest = self.client.get_manifest(repo, str(desc.digest))
-                if mdigest != desc.digest:
-                    raise DigestMismatch(str(desc.digest), str(mdigest), what="manifest")
-                manifest = parse_manifest(raw, media_type)
-                if isinstance(manifest, ImageIndex):
-                    raise ManifestInvalid(f"{ref}: nested image indexes are not supported", registry=ref.registry)
-                self.store.claim(lease, blobs=[mdigest])
-                downloaded |= not self.store.blobs.has(mdigest)
-                self.store.blobs.put_bytes(raw, mdigest)
+            top_digest, manifest, fetched = self._manifests(ref, platform)
+            indexes = [digest for _raw, digest, is_index in fetched if is_index]
+            downloaded = False
+            for raw, digest, _is_index in fetched:
+                self.store.claim(lease, blobs=[digest])
+                downloaded |= not self.store.blobs.has(digest)
+                self.store.blobs.put_bytes(raw, digest)
             config_desc = manifest.config
             self.store.claim(lease, blobs=[config_desc.digest])
             if not self.store.blobs.has(config_desc.digest):

@@ -183,19 +183,34 @@ class Engine:
 
     # -- images --------------------------------------------------------------
     def pull(self, ref: str, *, platform: str | None = None, progress: ProgressFn = no_progress) -> PullResult:
-        from berth.distribution.puller import Puller
-
         reference = Reference.parse(ref)
         plat = Platform.parse(platform) if platform else None
-        client = self.registry_client(reference.registry)
-        puller = Puller(
+        return self._puller(reference, progress).pull(reference, plat)
+
+    def remote_image(self, ref: str, *, platform: str | None = None) -> tuple[Digest, Digest]:
+        """(the registry's digest, the image ID) a ``pull`` of ``ref`` would bring, from its manifests
+        only: no blob is downloaded and nothing is stored."""
+        reference = Reference.parse(ref)
+        plat = Platform.parse(platform) if platform else None
+        return self._puller(reference).resolve(reference, plat)
+
+    def _puller(self, reference: Reference, progress: ProgressFn = no_progress):
+        from berth.distribution.puller import Puller
+
+        return Puller(
             self.store,
-            client,
+            self.registry_client(reference.registry),
             max_workers=self.config.max_concurrent_downloads,
             attempts=self.config.max_download_attempts,
             progress=progress,
         )
-        return puller.pull(reference, plat)
+
+    def registry_digest(self, ref: str) -> Digest | None:
+        """The digest of the manifest the registry holds under ``ref`` now (HEAD), None if it has none."""
+        reference = Reference.parse(ref)
+        client = self.registry_client(reference.registry)
+        client.ping()
+        return client.manifest_digest(reference.repository, reference.lookup)
 
     def push(self, ref: str, *, progress: ProgressFn = no_progress) -> PushResult:
         from berth.distribution.pusher import Pusher
@@ -317,6 +332,12 @@ class Engine:
         from berth.archive import load_archive
 
         return load_archive(self.store, Path(source))
+
+    def archive_images(self, source: str | os.PathLike[str]) -> list[tuple[Digest, list[str]]]:
+        """What ``load`` would bring: each image's ID and tags (name-index keys), nothing loaded."""
+        from berth.archive import archive_images
+
+        return archive_images(self.store, Path(source))
 
     def import_image(self, source: str | os.PathLike[str], ref: str | None = None,
                      changes: list[str] | None = None, message: str = "") -> Digest:
