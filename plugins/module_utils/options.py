@@ -19,7 +19,8 @@ a ``BaseModel`` subclass                  ``type: dict, options: {...}`` (its fi
 
 A field without a default is ``required: true``; a default (or a ``default_factory``) is
 the option's ``default``. ``option()`` adds what pydantic has no word for: ``aliases`` and
-``no_log``. Validation beyond Ansible's own (types, choices, required) is pydantic's, and a
+``no_log``. Validation beyond Ansible's own (types, choices, required) is the model's
+(``compat``: plainmodel when modules run, pydantic as the reference in the tests), and a
 failure names the option (``parse_options``).
 """
 
@@ -31,7 +32,6 @@ import pathlib
 import typing
 
 from ansible_collections.berth.core.plugins.module_utils.compat import (
-    HAS_PYDANTIC,
     BaseModel,
     ConfigDict,
     Field,
@@ -51,8 +51,8 @@ class ModuleOptions(BaseModel):
     """Base of every module's options. ``module_kwargs``: extra ``AnsibleModule`` arguments
     (``mutually_exclusive``, ``required_if``, ...)."""
 
-    # defer_build: a module validates one model once; the others its module_utils file defines are
-    # never built (schema building is most of a model's cost)
+    # defer_build (pydantic only): a module validates one model once; the others its module_utils
+    # file defines are never built (schema building is most of a model's cost)
     model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True, defer_build=True)
 
     module_kwargs: typing.ClassVar[dict] = {}
@@ -171,8 +171,6 @@ def _is_secret(annotation) -> bool:
 # -- validation --------------------------------------------------------------------------------
 def parse_options(model: type, params: dict):
     """Validate ``AnsibleModule.params`` against the model; ``OptionsError`` names the option."""
-    if not HAS_PYDANTIC:
-        raise ImportError("pydantic")
     try:
         return model.model_validate(params)
     except ValidationError as exc:

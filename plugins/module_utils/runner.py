@@ -178,8 +178,6 @@ def run_module(resource_cls: type) -> None:
     model = resource_cls.options
     module = AnsibleModule(argument_spec=argument_spec(model), supports_check_mode=True, **model.module_kwargs)
     try:
-        import pydantic  # noqa: F401 (the engine's dependency; options need it)
-
         from berth.errors import BerthError
     except ImportError as exc:
         module.fail_json(msg=f"the berth engine is not installed for this interpreter (cannot import {exc.name})",
