@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from berth.config import Credentials, CredentialStore, EngineConfig
+from berth.config.registries import registry_name
 from berth.errors import Conflict, ImageInUse, ImageNotFound, InvalidArgument
 from berth.paths import Paths
 from berth.progress import ProgressFn, no_progress
@@ -348,13 +349,43 @@ class Engine:
     # -- registries ------------------------------------------------------------
     def login(self, registry: str, username: str, password: str) -> bool:
         """Verify credentials against the registry, then store them; True if the file changed."""
-        registry = _registry_name(registry)
+        registry = registry_name(registry)
         creds = Credentials(username, password)
         self.registry_client(registry, creds).check_login()
         return self.credentials.set(registry, creds)
 
     def logout(self, registry: str) -> bool:
-        return self.credentials.remove(_registry_name(registry))
+        return self.credentials.remove(registry_name(registry))
+
+    def set_insecure_registry(self, registry: str, insecure: bool) -> bool:
+        """List (or unlist) ``registry`` in ``insecure-registries``; True if the config changed."""
+        from berth.config import registries
+
+        return self._config_changed(registries.set_insecure(self.paths.config_file, registry_name(registry), insecure))
+
+    def set_registry_mirrors(self, mirrors: list[str]) -> bool:
+        """``registry-mirrors`` (Docker Hub's mirrors, as in Docker) exactly ``mirrors``; True if changed."""
+        from berth.config import registries
+
+        return self._config_changed(registries.set_mirrors(self.paths.config_file, list(mirrors)))
+
+    def registry_certs(self, registry: str) -> dict[str, bytes]:
+        """``certs.d/<registry>/``'s ``ca.crt``, ``client.cert``, ``client.key`` that exist."""
+        from berth.config import registries
+
+        return registries.read_certs(self.paths.certs_dir, registry_name(registry))
+
+    def set_registry_cert(self, registry: str, name: str, data: bytes | None) -> bool:
+        """Write (or, ``data`` None, remove) ``certs.d/<registry>/<name>``; True if it changed."""
+        from berth.config import registries
+
+        return registries.set_cert(self.paths.config_file, self.paths.certs_dir, registry_name(registry), name, data)
+
+    def _config_changed(self, changed: bool) -> bool:
+        if changed:  # read the file again next time (and the runtime's view of it)
+            self._config = None
+            self.__dict__.pop("_runtime_ctx", None)
+        return changed
 
     # -- system ------------------------------------------------------------------
     def system_check(self, *, repair: bool = False) -> CheckReport:
@@ -405,17 +436,6 @@ class Engine:
         gc: GCResult = self.store.gc()
         return {"ImagesDeleted": deleted, "SpaceReclaimed": gc.bytes_freed,
                 "BlobsDeleted": len(gc.blobs), "LayersDeleted": len(gc.layers)}
-
-
-def _registry_name(text: str) -> str:
-    """``https://myreg:9000/`` or ``myreg:9000`` -> ``myreg:9000``; Docker Hub aliases -> docker.io."""
-    host = text.strip()
-    for prefix in ("https://", "http://"):
-        host = host.removeprefix(prefix)
-    host = host.split("/", 1)[0]
-    if not host:
-        raise InvalidArgument(f"invalid registry {text!r}", value=text)
-    return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
 
 
 def _is_name(ref: str, image_id: Digest) -> bool:
