@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from playkit import Host
+from playkit import Host, make_container
 
 #: what the test image adds to busybox: the things a comparison against the merged config would trip on
 IMAGE_CHANGES = ['CMD ["sleep", "300"]', "ENV IMG=1 A=0", "LABEL img=1", "EXPOSE 80"]
@@ -49,3 +49,113 @@ def test_container_written_differently_is_not_changed(host: Host, busybox_tar: P
     assert sorted(web["Config"]["Env"])[:3] == ["A=1", "B=true", "IMG=1"]
     assert web["Config"]["Labels"] == {"L": "1", "img": "1"}
     assert web["HostConfig"]["Memory"] == 1 << 30
+
+
+def test_container_changes_recreate_it_and_check_mode_only_predicts(host: Host, busybox_tar: Path):
+    first = _image(host, busybox_tar)
+    assert host.play("container/modify.yml", env_a="1").rc == 0
+    before = _containers(host)["web"]
+
+    run = host.play("container/modify.yml", check=True, diff=True, env_a="2")
+    assert run.rc == 0, run.output
+    assert run["modify"]["changed"] is True
+    assert run["modify"]["actions"] == ["recreate container web (env)", "start container web"]
+    assert run["modify"]["diff"] == {"before": {"env": {"A": "1"}}, "after": {"env": {"A": "2"}}}
+    assert '-        "A": "1"' in run.output and '+        "A": "2"' in run.output
+    assert _containers(host)["web"] == before
+
+    run = host.play("container/modify.yml", env_a="2")
+    assert run.rc == 0, run.output
+    web = _containers(host)["web"]
+    assert web["Id"] != before["Id"] and web["State"]["Running"] is True
+    assert "A=2" in web["Config"]["Env"] and web["Image"] == first
+
+    # the tag now names another image: that is a difference, the container follows its image
+    moved = _image(host, busybox_tar, "ENV V=2")
+    assert moved != first
+    run = host.play("container/modify.yml", env_a="2")
+    assert run.rc == 0, run.output
+    assert run["modify"]["actions"] == ["recreate container web (image)", "start container web"]
+    assert run["modify"]["diff"] == {"before": {"image": first}, "after": {"image": moved}}
+    assert _containers(host)["web"]["Image"] == moved
+    assert host.play("container/modify.yml", env_a="2")["modify"]["changed"] is False
+
+
+def test_container_states_and_info(host: Host, busybox_tar: Path):
+    _image(host, busybox_tar)
+    run = host.play("container/lifecycle.yml", name="job")
+    assert run.rc == 0, run.output
+    changed = {task: result.get("changed") for task, result in run.results.items()}
+    assert changed == {"present": True, "present again": False, "started": True, "started again": False,
+                       "present keeps it running": False, "restarted": True, "stopped": True,
+                       "stopped again": False, "info": False, "absent": True, "absent again": False,
+                       "info missing": False}
+    assert run["present"]["actions"] == ["create container job"]
+    assert run["present"]["container"]["State"]["Running"] is False
+    assert run["started"]["actions"] == ["start container job"]
+    assert run["restarted"]["actions"] == ["restart container job"]
+    assert run["restarted"]["diff"] == {"before": {"restarted": False}, "after": {"restarted": True}}
+    assert run["stopped"]["diff"] == {"before": {"running": True}, "after": {"running": False}}
+    assert run["info"]["exists"] is True and run["info"]["container"]["Name"] == "/job"
+    assert run["info"]["container"]["State"]["Status"] == "exited"
+    assert run["absent"]["actions"] == ["remove container job"]
+    assert run["info missing"]["exists"] is False and run["info missing"]["container"] is None
+    assert "job" not in _containers(host)
+
+
+def test_container_networks_change_in_place_and_survive_a_recreate(host: Host, busybox_tar: Path):
+    _image(host, busybox_tar)
+    subnet, subnet2 = host.subnets[2], host.subnets[3]
+    host.engine.networks.create_network("front", subnet=str(subnet))
+    host.engine.networks.create_network("back", subnet=str(subnet2))
+    v = {"net": "front", "ip": str(subnet.network_address + 10), "net2": "back"}
+    run = host.play("container/networks.yml", **v)
+    assert run.rc == 0, run.output
+    changed = {task: result["changed"] for task, result in run.results.items()}
+    assert changed == {"create": True, "create again": False, "join another network": True,
+                       "join another network again": False, "not listed, allowed by default": False,
+                       "not listed, strict": True}
+    assert run["join another network"]["actions"] == ["connect container app to network back"]
+    assert run["not listed, strict"]["actions"] == ["disconnect container app from network back"]
+    first = run["create"]["container"]
+    assert run["not listed, strict"]["container"]["Id"] == first["Id"]  # in place
+    settings = first["NetworkSettings"]["Networks"]
+    assert list(settings) == ["front"]  # networks_cli_compatible: created on the first, not on bridge
+    assert settings["front"]["IPAddress"] == v["ip"] and settings["front"]["Aliases"] == ["api"]
+
+    run = host.play("container/recreate_on_network.yml", **v)
+    assert run.rc == 0, run.output
+    assert run["recreate"]["actions"] == ["recreate container app (env)", "connect container app to network back",
+                                          "start container app"]
+    app = _containers(host)["app"]
+    assert app["Id"] != first["Id"] and app["State"]["Running"] is True
+    settings = app["NetworkSettings"]["Networks"]
+    assert sorted(settings) == ["back", "front"]
+    assert settings["front"]["IPAddress"] == v["ip"] and settings["front"]["Aliases"] == ["api"]
+
+
+def test_container_bad_input_names_the_option_and_changes_nothing(host: Host, busybox_tar: Path, tmp_path: Path):
+    _image(host, busybox_tar)
+    keep = make_container(host, busybox_tar, "keep")
+    before = _containers(host)
+    run = host.play("container/bad.yml", name="keep", missing=str(tmp_path / "missing"))
+    assert run.rc == 0, run.output
+    assert "Unsupported parameters" in run.failed("unknown option") and "shm_size" in run.failed("unknown option")
+    assert "tty" in run.failed("wrong type")
+    assert run.failed("ports with host network").startswith(
+        "published_ports: ports cannot be published with network_mode host")
+    assert run.failed("bad memory").startswith('memory: invalid memory value "12q"')
+    assert "restart_policy" in run.failed("bad restart policy") and "sometimes" in run.failed("bad restart policy")
+    assert run.failed("retries without on-failure") == ("restart_policy: invalid restart_policy value \"always:3\": "
+                                                       "maximum retry count can only be used with 'on-failure'")
+    assert run.failed("missing image, pull never") == "image: no such image on the host: nosuch:1 (and pull is never)"
+    assert run.failed("bind source missing") == (f"mounts[0].source: bind source path does not exist: "
+                                                 f"{tmp_path / 'missing'}")
+    assert run.failed("bad port").startswith('published_ports: invalid published_ports value "99999"')
+    assert "comparisons.memory: allow_more_present applies to lists and dicts only" in run.failed("bad comparison")
+    assert run.failed("no such network") == "networks.nosuch: no such network: nosuch"
+    assert run.failed("no such volumes_from") == "volumes_from[0]: no such container: nosuch"
+    assert run.failed("one path twice").startswith("tmpfs[0]: invalid tmpfs[0] value \"/a\": duplicate mount point")
+    assert run.failed("bad capability").startswith('capabilities: invalid capabilities value "FLY"')
+    assert _containers(host) == before and before["keep"]["Id"] == keep
+    assert host.volumes() == {}
