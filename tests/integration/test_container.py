@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from playkit import Host, make_container
@@ -159,3 +163,41 @@ def test_container_bad_input_names_the_option_and_changes_nothing(host: Host, bu
     assert run.failed("bad capability").startswith('capabilities: invalid capabilities value "FLY"')
     assert _containers(host) == before and before["keep"]["Id"] == keep
     assert host.volumes() == {}
+
+
+_OBSERVE_ONLY = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.berth.core.plugins.module_utils import container
+from ansible_collections.berth.core.plugins.module_utils.options import parse_options
+from ansible_collections.berth.core.plugins.module_utils.runner import execute
+from berth.engine import Engine
+
+engine = Engine(root=sys.argv[2])
+changed = []
+for resource, params in ((container.Container, json.loads(sys.argv[3])), (container.ContainerInfo, {"name": "web"})):
+    result, _ = execute(resource, parse_options(resource.options, params), engine, check_mode=False)
+    changed.append(result["changed"])
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("pyroute2", "requests", "urllib3"))
+print(json.dumps({"changed": changed, "heavy": heavy}))
+"""
+
+
+def test_a_no_change_run_imports_no_pyroute2_or_requests(host: Host, busybox_tar: Path, collections_root: Path):
+    """DESIGN, budgets: the observe path reads records; pyroute2 and requests only when acting."""
+    from berth.containers.parse import parse_publish
+    from berth.containers.spec import ContainerSpec
+
+    _image(host, busybox_tar)
+    host.engine.networks.create_network("front", subnet=str(host.subnets[2]))
+    port = _free_port()
+    host.engine.create_container(ContainerSpec(image="busybox", name="web", env=(("A", "1"),), network="front",
+                                               ports=tuple(parse_publish(f"{port}:80"))), detach=True)
+    host.engine.start("web")
+    params = {"name": "web", "image": "busybox", "env": {"A": 1}, "published_ports": [f"{port}:80"],
+              "networks": [{"name": "front"}], "pull": "missing"}
+    proc = subprocess.run([sys.executable, "-c", _OBSERVE_ONLY, str(collections_root), str(host.root),
+                           json.dumps(params)], capture_output=True, text=True, check=False,
+                          env={**os.environ, "BERTH_ROOT": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"changed": [False, False], "heavy": []}
