@@ -79,9 +79,13 @@ def _mount_dict(m) -> dict:
 
 
 def _port_text(b) -> str:
+    """A binding as ``-p`` writes it, shortest form: ``53/udp``, ``8080:80/tcp``, ``127.0.0.1::80/tcp``."""
     ip = "" if b.host_ip == "0.0.0.0" else b.host_ip
     host = f"{b.host_port}-{b.host_port_end}" if b.host_port_end else (str(b.host_port) if b.host_port else "")
-    return f"{ip}:{host}:{b.container_port}/{b.protocol}"
+    ctr = f"{b.container_port}/{b.protocol}"
+    if ip:
+        return f"{ip}:{host}:{ctr}"
+    return f"{host}:{ctr}" if host else ctr
 
 
 def view(spec) -> dict:
