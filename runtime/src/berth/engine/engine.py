@@ -12,20 +12,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from berth.config import Credentials, CredentialStore, EngineConfig
-from berth.config.registries import registry_name
 from berth.errors import Conflict, ImageInUse, ImageNotFound, InvalidArgument
 from berth.paths import Paths
 from berth.progress import ProgressFn, no_progress
 from berth.reference import Digest, Platform, Reference, familiar_key
-from berth.store import Store
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from berth.config import Credentials, CredentialStore, EngineConfig
     from berth.containers.spec import ContainerSpec
     from berth.distribution.puller import PullResult
     from berth.distribution.pusher import PushResult
+    from berth.store import Store
     from berth.store.check import CheckReport
     from berth.store.store import GCResult
 
@@ -34,13 +33,22 @@ class Engine:
     def __init__(self, root: str | os.PathLike[str] | None = None, *, config: EngineConfig | None = None) -> None:
         self.paths = Paths.for_root(root)
         self._config = config
-        self.store = Store(self.paths, image_users=[self._containers_using_image],
-                           layer_users=[self._container_layers])
+
+    # The store, config and credentials are imported and opened on first use: a module's
+    # no-change run (a volume's record, a container's) needs none of them, and every task
+    # pays for what the engine imports (DESIGN, budgets).
+    @cached_property
+    def store(self) -> Store:
+        from berth.store import Store
+
+        return Store(self.paths, image_users=[self._containers_using_image], layer_users=[self._container_layers])
 
     # -- configuration -----------------------------------------------------
     @property
     def config(self) -> EngineConfig:
         if self._config is None:
+            from berth.config import EngineConfig
+
             self._config = EngineConfig.load(self.paths.config_file)
         return self._config
 
@@ -52,6 +60,8 @@ class Engine:
 
     @cached_property
     def credentials(self) -> CredentialStore:
+        from berth.config import CredentialStore
+
         return CredentialStore(self.paths.auth_file)
 
     def registry_client(self, registry: str, credentials: Credentials | None = None):
@@ -349,19 +359,21 @@ class Engine:
     # -- registries ------------------------------------------------------------
     def login(self, registry: str, username: str, password: str) -> bool:
         """Verify credentials against the registry, then store them; True if the file changed."""
-        registry = registry_name(registry)
+        registry = _registry_name(registry)
+        from berth.config import Credentials
+
         creds = Credentials(username, password)
         self.registry_client(registry, creds).check_login()
         return self.credentials.set(registry, creds)
 
     def logout(self, registry: str) -> bool:
-        return self.credentials.remove(registry_name(registry))
+        return self.credentials.remove(_registry_name(registry))
 
     def set_insecure_registry(self, registry: str, insecure: bool) -> bool:
         """List (or unlist) ``registry`` in ``insecure-registries``; True if the config changed."""
         from berth.config import registries
 
-        return self._config_changed(registries.set_insecure(self.paths.config_file, registry_name(registry), insecure))
+        return self._config_changed(registries.set_insecure(self.paths.config_file, _registry_name(registry), insecure))
 
     def set_registry_mirrors(self, mirrors: list[str]) -> bool:
         """``registry-mirrors`` (Docker Hub's mirrors, as in Docker) exactly ``mirrors``; True if changed."""
@@ -373,13 +385,13 @@ class Engine:
         """``certs.d/<registry>/``'s ``ca.crt``, ``client.cert``, ``client.key`` that exist."""
         from berth.config import registries
 
-        return registries.read_certs(self.paths.certs_dir, registry_name(registry))
+        return registries.read_certs(self.paths.certs_dir, _registry_name(registry))
 
     def set_registry_cert(self, registry: str, name: str, data: bytes | None) -> bool:
         """Write (or, ``data`` None, remove) ``certs.d/<registry>/<name>``; True if it changed."""
         from berth.config import registries
 
-        return registries.set_cert(self.paths.config_file, self.paths.certs_dir, registry_name(registry), name, data)
+        return registries.set_cert(self.paths.config_file, self.paths.certs_dir, _registry_name(registry), name, data)
 
     def _config_changed(self, changed: bool) -> bool:
         if changed:  # read the file again next time (and the runtime's view of it)
@@ -436,6 +448,12 @@ class Engine:
         gc: GCResult = self.store.gc()
         return {"ImagesDeleted": deleted, "SpaceReclaimed": gc.bytes_freed,
                 "BlobsDeleted": len(gc.blobs), "LayersDeleted": len(gc.layers)}
+
+
+def _registry_name(registry: str) -> str:
+    from berth.config.registries import registry_name
+
+    return registry_name(registry)
 
 
 def _is_name(ref: str, image_id: Digest) -> bool:

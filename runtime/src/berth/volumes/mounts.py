@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from berth.containers.spec import Mount
 from berth.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from berth.containers.spec import Mount
 
 
 def volumes_from(container_mounts: Iterable[Mapping[str, Any]] | None, mode: str = "") -> list[Mount]:
@@ -21,6 +23,8 @@ def volumes_from(container_mounts: Iterable[Mapping[str, Any]] | None, mode: str
     flag = mode.removeprefix(":")
     if flag not in ("", "ro", "rw"):
         raise InvalidArgument(f'invalid mode for volumes-from: "{mode}" (use ro or rw)', mode=mode)
+    from berth.containers.spec import Mount  # not at import: a volume's record needs no container spec
+
     out: list[Mount] = []
     for m in container_mounts or []:
         kind = m.get("Type")
