@@ -13,6 +13,9 @@ Writes bench/results.json and prints a table. Figures:
 * network: published-port throughput and connection rate, ``run`` latency with the default
   network and with none (``netbench.py``; needs root, runc and conmon). Anchor: the same against
   ``docker run -p`` when a Docker daemon answers.
+* playbook: the 41-task playbook (1 network, 20 volumes, 20 containers) first converge,
+  re-converge and check mode, beside 41 ``ansible.builtin.ping`` tasks (``playbench.py``). Anchor:
+  the same playbook with community.docker when Docker and the collection are installed.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ sys.path.insert(0, str(HERE))
 
 import buildbench  # noqa: E402
 import netbench  # noqa: E402
+import playbench  # noqa: E402
 from imagegen import layer_tar  # noqa: E402
 from registry_fixture import start_registry  # noqa: E402
 
@@ -67,6 +71,14 @@ def source_engine() -> Path:
     tars = [layer_tar(seed=i + 1, total_bytes=LAYER_BYTES) for i in range(3)]
     make_image_from_tars(eng.store, IMAGE, tars, cmd=["/bin/sh"])
     return root
+
+
+def with_busybox(bench):
+    """``bench(path of a busybox rootfs tar)``, made for it and removed after."""
+    with tempfile.TemporaryDirectory() as tmp:
+        busybox = Path(tmp) / "busybox.tar"
+        subprocess.run(["bash", str(REPO / "tests/images/busybox-rootfs.sh"), str(busybox)], check=True)
+        return bench(busybox)
 
 
 def docker_available() -> bool:
@@ -137,12 +149,18 @@ def main() -> int:
         results["build"] = {"skipped": results["network"]["skipped"]}
     else:
         try:
-            with tempfile.TemporaryDirectory() as tmp:
-                busybox = Path(tmp) / "busybox.tar"
-                subprocess.run(["bash", str(REPO / "tests/images/busybox-rootfs.sh"), str(busybox)], check=True)
-                results["build"] = buildbench.bench(BERTH, busybox, RUNS, docker_available())
+            results["build"] = with_busybox(lambda busybox: buildbench.bench(BERTH, busybox, RUNS, docker_available()))
         except Exception as exc:
             results["build"] = {"error": f"{type(exc).__name__}: {exc}"}
+            failed = True
+
+    if "skipped" in results["network"]:
+        results["playbook"] = {"skipped": results["network"]["skipped"]}
+    else:
+        try:
+            results["playbook"] = with_busybox(lambda busybox: playbench.bench(busybox, RUNS))
+        except Exception as exc:
+            results["playbook"] = {"error": f"{type(exc).__name__}: {exc}"}
             failed = True
 
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -166,6 +184,11 @@ def main() -> int:
         print("\n".join(buildbench.table(build)))
     else:
         print(f"build: {build.get('skipped') or build.get('error')}")
+    play = results["playbook"]
+    if "berth" in play:
+        print("\n".join(playbench.table(play)))
+    else:
+        print(f"playbook: {play.get('skipped') or play.get('error')}")
     if pc.get("note"):
         print(f"note: {pc['note']}")
     print(f"results: {HERE / 'results.json'}")
