@@ -228,8 +228,7 @@ class Container(Resource):
         ref = Reference.parse(image)
         if ref.digest:
             return False  # a digest names one image for good
-        with self.engine.registry_client(ref.registry) as client:
-            digest = client.manifest_digest(ref.repository, ref.lookup)
+        digest = self.engine.registry_digest(image)
         if digest is None:
             return False  # let the task go on with the image it has, as docker_container does
         try:
