@@ -110,6 +110,7 @@ class Image(Resource):
             out["registry"] = str(digest) if digest else None
         if want.archive_path:
             out["saved"] = self._saved(want.archive_path)
+            out["archive_dir"] = os.path.isdir(os.path.dirname(os.path.abspath(want.archive_path)))
         return out
 
     def _inspect(self, ref: str) -> dict | None:

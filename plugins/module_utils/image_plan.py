@@ -108,7 +108,8 @@ def plan_image(want: ImageOptions, actual: dict) -> Plan:
     ``remote`` ({digest, id} a pull would bring), ``archive`` ([{id, tags}] of ``load_path``),
     ``context`` (what is wrong with the build context, or None), ``repository`` (the ID the target
     tag names, or None), ``registry``/``local_manifest`` (manifest digests of the push target
-    there and here), ``saved`` ([{id, tags}] of ``archive_path``, None if none or unreadable)."""
+    there and here), ``saved`` ([{id, tags}] of ``archive_path``, None if none or unreadable),
+    ``archive_dir`` (whether the directory of ``archive_path`` exists)."""
     refs = image_refs(want)
     have = actual.get("image")
     if want.state == "absent":
@@ -220,6 +221,8 @@ def _plan_push(refs: ImageRefs, actual: dict, pending: bool, plan: Plan) -> None
 
 
 def _plan_save(want: ImageOptions, refs: ImageRefs, actual: dict, new_id: str, plan: Plan) -> None:
+    if actual.get("archive_dir") is False:  # refused before a pull or build it would follow
+        raise Refused(f"archive_path: the directory of {want.archive_path} does not exist")
     tags = [index_key(refs.image)] if refs.kind == "tag" else []
     saved = actual.get("saved")
     if saved == [{"id": new_id, "tags": tags}]:

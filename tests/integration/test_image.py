@@ -253,6 +253,8 @@ def test_image_bad_input_names_the_option_and_changes_nothing(host: Host, regist
     assert run.failed("load path missing").startswith(f"load_path: cannot open {tmp_path / 'missing'}")
     assert run.failed("push to an unreachable registry").startswith("repository: ")
     assert run.failed("local, not present").startswith("name: image app:1 is not present")
+    assert run.failed("archive directory missing") == (
+        f"archive_path: the directory of {tmp_path / 'missing' / 'out.tar'} does not exist")
     after = state(host)
     assert after["tags"] == before["tags"] and after["digests"] == before["digests"]
     assert after == before  # not even a half-pulled blob

@@ -121,6 +121,8 @@ def test_plan(case):
     ({"platform": "linux"}, {"image": None}, "platform: invalid platform"),
     ({"name": A}, {"image": None}, "name: sha256:aaaa"),
     ({"source": "local"}, {"image": None}, "name: image app:latest is not present"),
+    ({"source": "local", "archive_path": "/no/o.tar"}, {"image": image(), "saved": None, "archive_dir": False},
+     "archive_path: the directory of /no/o.tar does not exist"),
     ({"source": "build", "build": {"path": "/nope"}}, {"image": None, "context": "build.path: /nope does not exist"},
      "build.path: /nope does not exist"),
     ({"source": "load", "load_path": "/a.tar"}, {"image": None, "archive": [archived(tags=["docker.io/x/y:1"])]},
