@@ -377,32 +377,71 @@ def commit(engine: Engine, ref: str, repo: str | None = None, changes: Sequence[
                                 author=author))
 
 
+@contextlib.contextmanager
+def _container_root(engine: Engine, ref: str) -> Iterator[tuple[RuntimeContext, str, int]]:
+    """(context, id, an fd on the container's root as it sees it), running or stopped (``runtime.cp``)."""
+    from berth.reference import Digest
+    from berth.runtime.cp import container_root
+
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    diff_ids = [Digest.parse(x) for x in ctx.containers.config(cid).get("Layers") or []]
+    layers = [engine.store.layers.diff_dir(x) for x in reversed(diff_ids)]
+    with container_root(ctx, cid, layers) as root:
+        yield ctx, cid, root
+
+
+def _refuse_read_only(ctx: RuntimeContext, cid: str) -> None:
+    from berth.runtime.cp import CopyError
+
+    if ctx.containers.config(cid)["HostConfig"].get("ReadonlyRootfs"):
+        raise CopyError("container rootfs is marked read-only", container=cid)
+
+
 def cp(engine: Engine, src: str, dst: str) -> None:
     """``docker cp``: ``CONTAINER:PATH HOSTPATH`` or ``HOSTPATH CONTAINER:PATH`` (running or stopped)."""
-    from berth.reference import Digest
-    from berth.runtime.cp import CopyError, Owner, container_root, copy, split_container_arg
+    from berth.runtime.cp import CopyError, Owner, copy, split_container_arg
 
     s, d = split_container_arg(src), split_container_arg(dst)
     if s and d:
         raise InvalidArgument("copying between containers is not supported", src=src, dst=dst)
     if not s and not d:
         raise InvalidArgument("must specify at least one container source", src=src, dst=dst)
-    ctx = runtime_context(engine)
     ref, path = s or d  # type: ignore[misc]
-    cid = ctx.containers.lookup(ref)
-    diff_ids = [Digest.parse(x) for x in ctx.containers.config(cid).get("Layers") or []]
-    layers = [engine.store.layers.diff_dir(x) for x in reversed(diff_ids)]
     try:
-        with container_root(ctx, cid, layers) as root:
+        with _container_root(engine, ref) as (ctx, cid, root):
             if s:
                 copy(root, path, None, dst, owner=None)
             else:
-                if ctx.containers.config(cid)["HostConfig"].get("ReadonlyRootfs"):
-                    raise CopyError("container rootfs is marked read-only", container=cid)
+                _refuse_read_only(ctx, cid)
                 copy(None, src, root, path, owner=Owner(0, 0))
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         raise CopyError(f"cp {src} {dst}:{where} {exc.strerror or exc}", errno=exc.errno) from None
+
+
+def read_file(engine: Engine, ref: str, path: str, *, follow: bool = False, read_limit: int = 0):
+    """The file at ``path`` in the container (``runtime.cp.FileState``, None if nothing is there)."""
+    from berth.runtime import cp as files
+
+    try:
+        with _container_root(engine, ref) as (_ctx, _cid, root):
+            return files.read_file(root, path, follow=follow, read_limit=read_limit)
+    except OSError as exc:
+        raise files.CopyError(f"{path}: {exc.strerror or exc}", path=path, errno=exc.errno) from None
+
+
+def write_file(engine: Engine, ref: str, path: str, *, data: bytes | None = None, source: str | None = None,
+               mode: int = 0o644, uid: int = 0, gid: int = 0, follow: bool = False) -> None:
+    """Replace the file at ``path`` in the container, atomically (``runtime.cp.write_file``)."""
+    from berth.runtime import cp as files
+
+    try:
+        with _container_root(engine, ref) as (ctx, cid, root):
+            _refuse_read_only(ctx, cid)
+            files.write_file(root, path, data=data, source=source, mode=mode, uid=uid, gid=gid, follow=follow)
+    except OSError as exc:
+        raise files.CopyError(f"{path}: {exc.strerror or exc}", path=path, errno=exc.errno) from None
 
 
 # -- rename / top ---------------------------------------------------------------------

@@ -187,6 +187,21 @@ class Engine:
 
         container_ops.cp(self, src, dst)
 
+    def container_file(self, ref: str, path: str, *, follow: bool = False, read_limit: int = 0):
+        """What is at ``path`` in the container, running or stopped (``berth.runtime.cp.FileState``, None:
+        nothing); a regular file's bytes too when at most ``read_limit``. Symlinks resolve inside its root."""
+        from berth.engine import container_ops
+
+        return container_ops.read_file(self, ref, path, follow=follow, read_limit=read_limit)
+
+    def write_container_file(self, ref: str, path: str, *, data: bytes | None = None, source: str | None = None,
+                             mode: int = 0o644, uid: int = 0, gid: int = 0, follow: bool = False) -> None:
+        """Replace the file at ``path`` in the container with ``data`` or the host file ``source``, atomically."""
+        from berth.engine import container_ops
+
+        container_ops.write_file(self, ref, path, data=data, source=source, mode=mode, uid=uid, gid=gid,
+                                 follow=follow)
+
     def commit(self, ref: str, repo: str | None = None, **kw: Any) -> str:
         from berth.engine import container_ops
 

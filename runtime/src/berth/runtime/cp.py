@@ -19,21 +19,30 @@ under its name; ``DEST/`` must be an existing directory; the destination's
 parent must exist. Modes and mtimes are kept; what is copied into a
 container is owned by root (``docker cp`` without ``-a``), what is copied
 out by the caller.
+
+One file by content (``read_file`` / ``write_file``, what the collection's copy module uses):
+read with its sha256, mode and owner; replaced by a temp file renamed over it, so the
+container never sees half a file, with the mode and owner asked for.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from berth.errors import BerthError, InvalidArgument, NotFound
-from berth.rootpath import DIR_FLAGS, CopyOptions, Entry, Owner, copy_contents, copy_entry, resolve
+from berth.rootpath import DIR_FLAGS, CopyOptions, Entry, Owner, copy_bytes, copy_contents, copy_entry, resolve
 from berth.runtime.context import RuntimeContext
 
-__all__ = ["CopyError", "MissingParent", "Owner", "container_root", "copy", "split_container_arg"]
+__all__ = ["CopyError", "FileState", "MissingParent", "Owner", "container_root", "copy", "read_file",
+           "split_container_arg", "write_file"]
 
 
 class CopyError(BerthError):
@@ -187,3 +196,106 @@ def _copy_contents(src: Entry, into: int, owner: Owner | None) -> None:
         copy_contents(fd, into, CopyOptions(owner=owner))
     finally:
         os.close(fd)
+
+
+# -- one file, by content (the Ansible copy module) --------------------------------------------
+@dataclass(frozen=True)
+class FileState:
+    """What is at a path in a container: ``kind`` file / directory / symlink / other, its
+    metadata, and for a file its sha256 and (up to the read limit) its bytes."""
+
+    kind: str
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    sha256: str | None = None
+    content: bytes | None = field(default=None, repr=False)
+    target: str | None = None  # a symlink's
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "symlink" if stat.S_ISLNK(mode) else "other"
+
+
+def read_file(root_fd: int, path: str, *, follow: bool, read_limit: int) -> FileState | None:
+    """The file at ``path`` inside the root (None: nothing there); its bytes when at most
+    ``read_limit``. Raises ``MissingParent`` / ``CopyError`` when its directory cannot exist."""
+    entry = resolve_in_root(root_fd, path, follow_last=follow)
+    try:
+        st = entry.lstat()
+        if st is None:
+            return None
+        kind = _kind(st.st_mode)
+        base = {"kind": kind, "mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid,
+                "size": st.st_size}
+        if kind == "symlink":
+            return FileState(**base, target=os.readlink(entry.name, dir_fd=entry.dir_fd))
+        if kind != "file":
+            return FileState(**base)
+        fd = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=entry.dir_fd)
+        with os.fdopen(fd, "rb") as f:
+            digest, content = _hash(f, read_limit)
+        return FileState(**base, sha256=digest, content=content)
+    finally:
+        entry.close()
+
+
+def _hash(f, read_limit: int) -> tuple[str, bytes | None]:
+    h = hashlib.sha256()
+    kept = bytearray()
+    size = 0
+    while chunk := f.read(1 << 20):
+        h.update(chunk)
+        size += len(chunk)
+        if size <= read_limit:
+            kept += chunk
+    return h.hexdigest(), (bytes(kept) if size <= read_limit else None)
+
+
+def write_file(root_fd: int, path: str, *, data: bytes | None = None, source: str | None = None, mode: int,
+               uid: int, gid: int, follow: bool) -> None:
+    """Replace the file at ``path`` inside the root with ``data`` (or the host file ``source``),
+    owned by ``uid:gid`` with ``mode``: written to a temp file beside it, then renamed over it,
+    so the container never sees half a file. Without ``follow`` a symlink there is replaced
+    itself; with it, its target (inside the root) is."""
+    entry = resolve_in_root(root_fd, path, follow_last=follow)
+    try:
+        st = entry.lstat()
+        if entry.name == "." or (st is not None and stat.S_ISDIR(st.st_mode)):
+            raise CopyError(f"{path} is a directory in the container", path=path)
+        tmp = f".berth-copy-{secrets.token_hex(6)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                     dir_fd=entry.dir_fd)
+        try:
+            try:
+                if source is not None:
+                    src = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+                    try:
+                        copy_bytes(src, fd)
+                    finally:
+                        os.close(src)
+                else:
+                    _write_all(fd, data or b"")
+                os.fchown(fd, uid, gid)
+                os.fchmod(fd, mode)  # after chown, which clears setuid bits
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, entry.name, src_dir_fd=entry.dir_fd, dst_dir_fd=entry.dir_fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=entry.dir_fd)
+            raise
+    finally:
+        entry.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
