@@ -28,6 +28,8 @@ DEFAULT_ROOT = "/var/lib/berth"
 DEFAULT_PREFIX = "/opt/berth"
 ROOT_ENV = "BERTH_ROOT"  # module_utils.runner.ROOT_ENV
 ENGINE_MISSING_KEY = "berth_engine_missing"  # module_utils.runner.ENGINE_MISSING_KEY
+#: host fact of playbooks/drift.yml: what each check-mode task would change (see drift_entry)
+DRIFT_FACT = "berth_drift"
 # a shell's exit status for a command it cannot run: 127 not found, 126 not executable
 _CANNOT_RUN = (126, 127)
 
@@ -65,11 +67,20 @@ class EngineModuleAction(ActionBase):
             outcome = {"failed": True, "msg": ENGINE_MISSING.format(host=host), "berth_python": python,
                        "detail": outcome.get("msg", ""), **detail}
         outcome.pop(ENGINE_MISSING_KEY, None)
+        if self._drift_recorded(task_vars) and outcome.get("changed") and not outcome.get("failed"):
+            entry = drift_entry(host, self._task.resolved_action or self._task.action, self._task.args, outcome)
+            so_far = (task_vars.get("ansible_facts") or {}).get(DRIFT_FACT, [])
+            outcome["ansible_facts"] = {**outcome.get("ansible_facts", {}), DRIFT_FACT: [*so_far, entry]}
         result = merge_hash(result, outcome)
 
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
+
+    def _drift_recorded(self, task_vars):
+        """playbooks/drift.yml: a check-mode run with ``berth_check`` true records what would change."""
+        return bool(self._task.check_mode or self._play_context.check_mode) and _truthy(
+            self._templar.template(task_vars.get("berth_check", False)))
 
     def _host_var(self, host_vars, name):
         value = host_vars.get(name)
@@ -87,6 +98,25 @@ class EngineModuleAction(ActionBase):
             raw_environment_out.clear()
             raw_environment_out.update(env)
         return self._connection._shell.env_prefix(**env)
+
+
+def drift_entry(host, module, args, outcome):
+    """One ``berth_drift`` item: which resource of which module would change, and how."""
+    module = str(module).rsplit(".", 1)[-1]
+    name = args.get("name") or args.get("registry_url") or args.get("container") or "?"
+    diff = outcome.get("diff") or {}
+    before, after = diff.get("before") or {}, diff.get("after") or {}
+    fields = sorted(set(before) | set(after))
+    changes = {f: {"before": before.get(f), "after": after.get(f)} for f in fields}
+    what = ", ".join(f"{f} {before.get(f)!r} -> {after.get(f)!r}" for f in fields) or "; ".join(
+        outcome.get("actions") or []) or "changed"
+    return {"host": host, "module": module, "resource": f"{module} {name}", "fields": fields,
+            "changes": changes, "actions": outcome.get("actions") or [],
+            "summary": f"{host}: {module} {name}: {what}"}
+
+
+def _truthy(value):
+    return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
 
 
 def _engine_missing(outcome):
