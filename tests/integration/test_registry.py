@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -73,16 +74,19 @@ def test_login_logout(host: Host, auth_registry, monkeypatch: pytest.MonkeyPatch
 def test_settings(host: Host, tmp_path: Path):
     reg = "registry.example:5000"
     ca, _key = make_cert(tmp_path / "ca", "ca", cn="berth test CA")
+    client, client_key = make_cert(tmp_path / "client", "client", cn="berth test client")
     mirrors = ["http://127.0.0.1:5001", "https://mirror.example"]
     config = host.root / "etc" / "config.json"
     before = config.read_text()
 
-    run = host.play("registry/settings.yml", reg=reg, insecure=True, ca_cert=str(ca), mirrors=mirrors)
+    run = host.play("registry/settings.yml", reg=reg, insecure=True, ca_cert=str(ca), client_cert=str(client),
+                    client_key=client_key.read_text(), mirrors=mirrors)
     assert run.rc == 0, run.output
     assert run["settings, check mode"]["changed"] is True and run["hub mirrors, check mode"]["changed"] is True
     assert run["settings, check mode"]["registry"]["insecure"] is False  # observed before: nothing written
     assert run["settings"]["changed"] is True
-    assert run["settings"]["actions"] == [f"add {reg} to insecure-registries", f"write certs.d/{reg}/ca.crt"]
+    assert run["settings"]["actions"] == [f"add {reg} to insecure-registries", f"write certs.d/{reg}/ca.crt",
+                                          f"write certs.d/{reg}/client.cert", f"write certs.d/{reg}/client.key"]
     assert run["settings again"]["changed"] is False
     assert run["hub mirrors"]["changed"] is True and run["hub mirrors again"]["changed"] is False
     assert run["hub mirrors"]["registry"]["mirrors"] == mirrors
@@ -90,15 +94,23 @@ def test_settings(host: Host, tmp_path: Path):
     raw = json.loads(config.read_text())
     assert raw["insecure-registries"] == [reg] and raw["registry-mirrors"] == mirrors
     assert {k: v for k, v in raw.items() if k not in ("insecure-registries", "registry-mirrors")} == json.loads(before)
-    assert (host.engine.paths.certs_dir / reg / "ca.crt").read_bytes() == ca.read_bytes()
+    certs = host.engine.paths.certs_dir / reg
+    assert (certs / "ca.crt").read_bytes() == ca.read_bytes()
+    assert (certs / "client.cert").read_bytes() == client.read_bytes()
+    assert (certs / "client.key").read_bytes() == client_key.read_bytes()
+    assert stat.S_IMODE((certs / "client.key").stat().st_mode) == 0o600
+    key_body = client_key.read_text().splitlines()[1]
+    assert key_body not in run.output and key_body not in json.dumps(run.results)
     from berth.engine import Engine
 
     fresh = Engine(root=host.root)  # the engine itself reads them
     assert fresh.config.is_insecure(reg) and fresh.config.registry_mirrors == mirrors
 
-    run = host.play("registry/settings.yml", reg=reg, insecure=False, ca_cert="", mirrors=[])
+    run = host.play("registry/settings.yml", reg=reg, insecure=False, ca_cert="", client_cert="", client_key="",
+                    mirrors=[])
     assert run.rc == 0, run.output
-    assert run["settings"]["actions"] == [f"remove {reg} from insecure-registries", f"remove certs.d/{reg}/ca.crt"]
+    assert run["settings"]["actions"] == [f"remove {reg} from insecure-registries", f"remove certs.d/{reg}/ca.crt",
+                                          f"remove certs.d/{reg}/client.cert", f"remove certs.d/{reg}/client.key"]
     assert run["settings again"]["changed"] is False and run["hub mirrors again"]["changed"] is False
     assert json.loads(config.read_text()) == json.loads(before)
     assert not (host.engine.paths.certs_dir / reg).exists()
