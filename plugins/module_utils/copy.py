@@ -51,6 +51,16 @@ class CopyOptions(ModuleOptions):
                                             "required_one_of": [["path", "content"]],
                                             "required_together": [["owner_id", "group_id"]]}
 
+    @field_validator("path")
+    @classmethod
+    def _host_path(cls, value):
+        if value is None:
+            return None
+        value = os.path.expanduser(value)
+        if not value.startswith("/"):
+            raise ValueError(f"must be an absolute path on the managed host, not {value!r}")
+        return value
+
     @field_validator("container_path")
     @classmethod
     def _absolute(cls, value):

@@ -34,7 +34,8 @@ options:
     required: true
   path:
     description:
-      - A file on the managed host to copy (symlinks followed). Exactly one of O(path) and O(content) is required.
+      - The absolute path of a file on the managed host to copy (C(~) expanded, symlinks followed). Exactly one of
+        O(path) and O(content) is required.
     type: str
   content:
     description:

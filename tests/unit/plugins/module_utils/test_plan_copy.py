@@ -134,6 +134,7 @@ def test_modes(value, mode):
     ({"mode": "0888"}, "option mode: not an octal file mode"),
     ({"mode": 0o17777}, "option mode: not a file mode"),
     ({"container_path": "etc/app.conf"}, "option container_path: must be an absolute path"),
+    ({"content": None, "path": "relative/file"}, "option path: must be an absolute path on the managed host"),
     ({"container_path": "/etc/"}, "option container_path: must name a file"),
     ({"owner_id": -1, "group_id": 0}, "option owner_id: Input should be greater than or equal to 0"),
     ({"content_is_b64": True, "content": "not base64!"}, "content: not valid base64"),
