@@ -99,12 +99,14 @@ class FleetHost:
         self.addr = str(addr)
         self.dir = fleet.dir / self.name
         self.root = self.dir / "root"
+        self.files = self.dir / "files"
         # inside the namespace nothing else exists, so fixed subnets per host index are safe; unique
         # across hosts all the same, so a host's subnets in output say which host they belong to
         self.bridge = f"bfb{index}{fleet.token}"[:15]
         self.bip = ipaddress.IPv4Interface(f"10.{100 + index}.0.1/24")
         self.pool = ipaddress.IPv4Network(f"10.{100 + index}.16.0/20")
         (self.root / "etc").mkdir(parents=True)
+        self.files.mkdir()
         (self.root / "etc" / "config.json").write_text(json.dumps({
             "bridge": self.bridge, "bip": str(self.bip),
             "default-address-pools": [{"base": str(self.pool), "size": 24}]}))
@@ -158,6 +160,7 @@ class FleetHost:
             "KbdInteractiveAuthentication no", "UsePAM no",
             "StrictModes no",  # the key lives in a temp dir whose modes sshd would otherwise judge
             "MaxStartups 200", "MaxSessions 200",  # every fork of every play opens sessions at once
+            "Subsystem sftp internal-sftp",  # Ansible copies files (copy, template) with sftp
             "LogLevel ERROR", ""]))
         log = (self.dir / "sshd.log").open("w")
         self.sshd = subprocess.Popen(["nsenter", f"--net={self.ns.path}", str(SSHD), "-D", "-e", "-f", str(config)],
@@ -241,7 +244,8 @@ class Fleet:
 
     def _inventory(self) -> str:
         lines = ["[fleet]"]
-        lines += [f"{h.name} ansible_host={h.addr} berth_root={h.root}" for h in self.hosts]
+        # fleet_dir: a directory of the host's own, for files a play writes (hosts share one filesystem)
+        lines += [f"{h.name} ansible_host={h.addr} berth_root={h.root} fleet_dir={h.files}" for h in self.hosts]
         lines += ["", "[fleet:vars]", "ansible_user=root", f"ansible_ssh_private_key_file={self.client_key}",
                   "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
                   f"ansible_python_interpreter={PYTHON}", f"berth_python={PYTHON}"]

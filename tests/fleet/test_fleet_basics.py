@@ -79,3 +79,11 @@ def test_container_started_over_ssh_is_wired_in_its_host(fleet: Fleet) -> None:
         assert wait_http(f"http://{fleet.host('h3').addr}:8081/", fetch=fleet.host("h1").fetch).strip() == "hello-h3"
     finally:
         fleet.host("h3").berth("rm", "-f", "web", check=False)
+
+
+def test_files_and_sessions_are_per_host(fleet: Fleet) -> None:
+    run = fleet.play("files.yml").check()
+    for h in fleet.hosts:
+        assert (h.files / "whoami.txt").read_text() == f"I am {h.name}\n"
+        # the SSH session (so every module) runs in the host's namespace: eth0 there has its address
+        assert f"inet {h.addr}/" in run[h.name, "where the session runs"]["stdout"]
