@@ -1,7 +1,8 @@
 """The service images of ``images/<name>/`` (mysql, tomcat, nginx, redis, registry, flask-web), built
 on the local Debian base and cached between runs, for the tests, the roles' tests and the demo.
 
-``ensure_image(engine, name)`` returns ``local/<name>:latest`` in ``engine``, the cheapest way it can:
+``ensure_image(engine, name)`` returns ``local/<name>:latest`` in ``engine``, the cheapest way it can
+(``ensure_images`` for several at once):
 
 1. the engine already holds it, built from the same sources (the key label matches): nothing;
 2. ``$BERTH_TEST_CACHE/service-images/<name>-<key>.tar`` exists: ``load`` it (seconds);
@@ -131,6 +132,24 @@ def ensure_image(engine: Engine, name: str, cache_dir: Path | None = None, *, lo
     return ref
 
 
+def ensure_images(engine: Engine, wanted: list[str], cache_dir: Path | None = None, *,
+                  log: Log | None = None) -> dict[str, str]:
+    """``ensure_image`` for several images: those in the cache are loaded side by side (a load is mostly
+    gzip, which runs outside the GIL), then the others are built one after the other. Each loader has an
+    ``Engine`` object of its own on the same root, as separate ``berth load`` processes would."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = Path(cache_dir or default_cache_dir())
+    ensure_base(engine, cache)
+    base = base_identity(engine)
+    archives = {n: cache / "service-images" / f"{n}-{source_key(IMAGES / n, base)}.tar" for n in wanted}
+    # largest first: the long load (tomcat's JRE) starts at once and the small ones fill in beside it
+    cached = sorted((n for n, a in archives.items() if a.is_file()), key=lambda n: -archives[n].stat().st_size)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(lambda n: ensure_image(Engine(root=engine.paths.root), n, cache), cached))
+    return {n: ensure_image(engine, n, cache, log=log) for n in wanted}
+
+
 def _save(engine: Engine, ref: str, archive: Path) -> None:
     """Save ``ref`` as ``archive`` (complete or not at all), dropping this image's older archives."""
     archive.parent.mkdir(parents=True, exist_ok=True)
@@ -175,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fill(engine: Engine, wanted: list[str], cache: Path | None) -> int:
-    for name in wanted:
-        ref = ensure_image(engine, name, cache, log=lambda text: print(text, end="", flush=True))
+    for ref in ensure_images(engine, wanted, cache, log=lambda text: print(text, end="", flush=True)).values():
         print(f"{ref}: {engine.image_id(ref)} ({engine.inspect_image(ref)['Size'] / 1e6:.0f} MB)", flush=True)
     return 0
 
