@@ -111,6 +111,7 @@ class FleetHost:
             "bridge": self.bridge, "bip": str(self.bip),
             "default-address-pools": [{"base": str(self.pool), "size": 24}]}))
         self.sshd: subprocess.Popen | None = None
+        self.veth = ""  # its end on this machine, on the fleet bridge
 
     # -- commands inside the host -----------------------------------------------------------
     def run(self, *argv: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -232,7 +233,11 @@ class Fleet:
         for index in range(1, count + 1):
             ns = self._stack.enter_context(netkit.netns("bf"))  # deleted, with what runs inside, on close
             host = FleetHost(self, index, ns, self.net.network_address + 10 + index)
-            netkit.veth(None, ns, None, f"{host.addr}/{self.net.prefixlen}", b_name="eth0", a_master=self.bridge)
+            host.veth, _ = netkit.veth(None, ns, None, f"{host.addr}/{self.net.prefixlen}", b_name="eth0",
+                                       a_master=self.bridge)
+            # deleted before its namespace: a namespace goes (with its end of the pair) only when the
+            # last process in it is reaped, which may be after close() returns
+            self._stack.callback(netkit._ip, "link", "delete", host.veth, check=False)
             netkit.route(ns, "default", str(self.gateway))
             self.hosts.append(host)
         for host in self.hosts:
@@ -315,10 +320,10 @@ class Fleet:
     def leaks(self) -> list[str]:
         """What of this fleet still exists: namespaces, links, mounts, processes."""
         out = []
-        names = {line.split()[0] for line in netkit._ip("netns", "list").stdout.splitlines() if line.strip()}
-        out += [f"netns {h.ns.name}" for h in self.hosts if h.ns.name in names]
-        links = netkit._ip("-o", "link").stdout
-        out += [f"link {self.bridge}"] * (f" {self.bridge}:" in links or f" {self.bridge}@" in links)
+        spaces = {line.split()[0] for line in netkit._ip("netns", "list").stdout.splitlines() if line.strip()}
+        out += [f"netns {h.ns.name}" for h in self.hosts if h.ns.name in spaces]
+        links = {line.split(":")[1].strip().split("@")[0] for line in netkit._ip("-o", "link").stdout.splitlines()}
+        out += [f"link {name}" for name in (self.bridge, *(h.veth for h in self.hosts)) if name in links]
         mounts = Path("/proc/self/mountinfo").read_text().splitlines()
         out += [f"mount {m.split()[4]}" for m in mounts if m.split()[4].startswith(f"{self.dir}/")]
         out += [f"process {pid}: {cmd}" for pid, cmd in _processes_mentioning(str(self.dir))]
