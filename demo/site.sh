@@ -19,6 +19,12 @@ ln -s "$PWD" "$WORK/collections/ansible_collections/berth/core"
 export ANSIBLE_COLLECTIONS_PATH=$WORK/collections
 started=$(date +%s)
 
+# a fresh start for the services (an earlier demo's containers hold the ports); the engine, its
+# image cache and the debootstrap base stay
+if [[ -x "$DEMO/prefix/bin/berth" ]]; then
+  "$DEMO/prefix/bin/berth" --root "$DEMO/root" ps -aq | xargs -r "$DEMO/prefix/bin/berth" --root "$DEMO/root" rm -f -v > /dev/null
+  rm -rf "$DEMO/srv"
+fi
 for port in 9000 3307 8080 8081 6379; do
   port_free $port || { echo "port $port is taken on this machine: the demo publishes it" >&2; exit 1; }
 done
