@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from berth.engine import Engine
-from berth.errors import ArchiveError, ImageNotFound
+from berth.errors import BerthError, ImageNotFound
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = REPO / "images"
@@ -97,6 +97,10 @@ def source_key(image_dir: Path, base: str) -> str:
     return h.hexdigest()[:16]
 
 
+def archive_path(cache: Path, name: str, key: str) -> Path:
+    return cache / "service-images" / f"{name}-{key}.tar"
+
+
 def built_from(engine: Engine, ref: str, key: str) -> bool:
     if not has_image(engine, ref):
         return False
@@ -114,11 +118,11 @@ def ensure_image(engine: Engine, name: str, cache_dir: Path | None = None, *, lo
     key = source_key(IMAGES / name, base_identity(engine))
     if built_from(engine, ref, key):
         return ref
-    archive = cache / "service-images" / f"{name}-{key}.tar"
+    archive = archive_path(cache, name, key)
     if archive.is_file():
         try:
             engine.load(archive)
-        except ArchiveError:  # a damaged cache file (an interrupted copy, a full disk) is only a miss
+        except BerthError:  # a damaged cache file (a copy cut short, a bad disk) is only a miss
             archive.unlink()
         if built_from(engine, ref, key):
             return ref
@@ -142,7 +146,7 @@ def ensure_images(engine: Engine, wanted: list[str], cache_dir: Path | None = No
     cache = Path(cache_dir or default_cache_dir())
     ensure_base(engine, cache)
     base = base_identity(engine)
-    archives = {n: cache / "service-images" / f"{n}-{source_key(IMAGES / n, base)}.tar" for n in wanted}
+    archives = {n: archive_path(cache, n, source_key(IMAGES / n, base)) for n in wanted}
     # largest first: the long load (tomcat's JRE) starts at once and the small ones fill in beside it
     cached = sorted((n for n, a in archives.items() if a.is_file()), key=lambda n: -archives[n].stat().st_size)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -188,12 +192,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="berth-images-") as tmp:
         engine = isolated_engine(Path(tmp) / "root")
         try:
-            return _fill(engine, wanted, args.cache)
+            return _fill(engine, wanted, args.cache, skip_cached=True)
         finally:
             teardown_engine(engine)
 
 
-def _fill(engine: Engine, wanted: list[str], cache: Path | None) -> int:
+def _fill(engine: Engine, wanted: list[str], cache_dir: Path | None, *, skip_cached: bool = False) -> int:
+    """Bring ``wanted`` into ``engine``; ``skip_cached``: only build what the cache lacks (the engine is
+    thrown away after, so loading an archive would only cost time)."""
+    cache = Path(cache_dir or default_cache_dir())
+    if skip_cached:
+        ensure_base(engine, cache)
+        base = base_identity(engine)
+        archives = {name: archive_path(cache, name, source_key(IMAGES / name, base)) for name in wanted}
+        for name, archive in archives.items():
+            if archive.is_file():
+                print(f"{image_ref(name)}: cached in {archive}")
+        wanted = [name for name in wanted if not archives[name].is_file()]
     for ref in ensure_images(engine, wanted, cache, log=lambda text: print(text, end="", flush=True)).values():
         print(f"{ref}: {engine.image_id(ref)} ({engine.inspect_image(ref)['Size'] / 1e6:.0f} MB)", flush=True)
     return 0
