@@ -122,7 +122,7 @@ def _type_spec(annotation, where: str) -> dict:
         args = typing.get_args(annotation)
         out = {"type": "list"}
         if args:
-            inner, _ = _strip_optional(args[0])
+            inner = _strip_optional(args[0])[0]
             element = _type_spec(inner, f"{where}[]")
             out["elements"] = element["type"]
             if "choices" in element:

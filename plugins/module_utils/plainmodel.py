@@ -347,7 +347,7 @@ def _check(annotation, value, config: dict, constraints: dict | None = None):
         if not args:
             return dict(value)
         keys = {k: _check(args[0], k, config) for k in value}
-        return _each([(k, v) for k, v in value.items()], args[1], config, dict, keys)
+        return _each(list(value.items()), args[1], config, dict, keys)
     if isinstance(annotation, type):
         return _check_class(annotation, value, config)
     raise TypeError(f"plainmodel: annotation {annotation!r} not supported")
@@ -364,7 +364,7 @@ def _each(items: list, annotation, config: dict, kind, keys: dict | None = None)
             errors.extend({**e, "loc": (key, *e["loc"])} for e in exc.errors())
     if errors:
         raise _Nested(errors)
-    return [v for _, v in out] if kind is list else dict(out)
+    return [pair[1] for pair in out] if kind is list else dict(out)
 
 
 class _Nested(ValidationError):
