@@ -15,29 +15,47 @@ PYTEST_ARGS ?= -q -p no:cacheprovider --timeout=600
 # Test trees; those without any test file are left out (pytest exits 5 on "no tests collected").
 TEST_DIRS   ?= runtime/tests tests/unit tests/integration
 LINT_PATHS  ?= runtime plugins tests
-# ansible-test bootstraps pip for its per-test venvs (import, pylint, pep8, yamllint, validate-modules,
-# runtime-metadata, changelog) from ci-files.testing.ansible.com; offline, skip those with
-# SANITY_ARGS="--python 3.11 --skip-test import ..." or pre-seed ~/.ansible/test/cache/get_pip_24_2.py.
-SANITY_ARGS ?= --python 3.11
-SANITY_DIR  := $(CACHE)/ansible_collections/berth/core
+ANSIBLE_LINT_PATHS ?= roles playbooks
 
-.PHONY: help deps venv lint test demo bench sanity build clean distclean images
+# ansible-lint and ansible-test resolve berth.core.* through a collections path: one that holds
+# ansible_collections/berth/core.
+LINT_COLLECTIONS := $(CACHE)/lint-collections
+# `make sanity` runs ansible-test on the collection as it ships: built with ansible-galaxy (its
+# build_ignore leaves out the venv, caches and the engine's tests) and installed here.
+SANITY_ROOT := $(CACHE)/sanity
+SANITY_DIR  := $(SANITY_ROOT)/ansible_collections/berth/core
+SANITY_ARGS ?= --python 3.11 --color no
+# pep8 and pylint are ansible-core's style for plugin code: they check plugins/ only. The rest of
+# the Python (runtime/src, the engine; tests) follows the repository's own style, ruff in make lint
+# (ansible-test's pylint bans "_" as a name, which that code uses throughout as the throwaway name).
+SANITY_STYLE_TESTS   := pep8 pylint
+SANITY_STYLE_TARGETS := plugins/
+# ansible-test bootstraps pip into each sanity venv with a get-pip.py from
+# ci-files.testing.ansible.com, which not every machine reaches; tests/sanity/get_pip.py, put
+# where ansible-test caches that script, does the same with the pip wheel from PyPI.
+ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
+ANSIBLE_TEST_PIP = $(shell $(BIN)/python -c 'import inspect, re; \
+  import ansible_test._internal.python_requirements as r; \
+  print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r.get_venv_packages)).group(1))')
+
+.PHONY: help deps venv lint lint-collections test demo bench sanity sanity-venvs sanity-bootstrap build clean distclean images
 
 # OS packages the engine and its tests need (Debian 12); .ci/run installs the same.
 DEBS := python3-venv python3-dev gcc make git rsync curl \
   runc conmon docker-registry busybox-static iptables nftables \
-  apache2-utils openssl skopeo debootstrap \
+  apache2-utils openssl skopeo debootstrap shellcheck \
   iproute2 procps util-linux ca-certificates xz-utils zstd
 
 help:
 	@echo "make deps     apt-get install the OS packages (root)"
 	@echo "make venv     create $(VENV) (requirements.txt + editable runtime/)"
-	@echo "make lint     ruff check $(LINT_PATHS)"
-	@echo "make test     lint, then pytest over $(TEST_DIRS)"
+	@echo "make lint     ruff check $(LINT_PATHS); ansible-lint $(ANSIBLE_LINT_PATHS)"
+	@echo "make test     lint, sanity, then pytest over $(TEST_DIRS)"
 	@echo "make demo     run the demo (demo/images.sh)"
 	@echo "make images   the local/debian:bookworm base rootfs (debootstrap, cached in $(CACHE))"
 	@echo "make bench    run the benchmarks (bench/results.json)"
-	@echo "make sanity   ansible-test sanity on a copy under $(SANITY_DIR)"
+	@echo "make sanity   ansible-test sanity on the built collection, installed in $(SANITY_ROOT)"
+	@echo "make sanity-venvs   prepare ansible-test's per-test venvs (PyPI) without running the tests"
 	@echo "make build    build the collection tarball into build/"
 	@echo "make clean    remove build output and caches (keeps $(VENV) and the image cache)"
 
@@ -53,10 +71,16 @@ $(STAMP): requirements.txt runtime/pyproject.toml
 	$(BIN)/pip install -q -e runtime
 	touch $@
 
-lint: $(STAMP)
+lint: $(STAMP) lint-collections
 	$(BIN)/ruff check $(wildcard $(LINT_PATHS))
+	PATH="$(CURDIR)/$(BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH=$(LINT_COLLECTIONS) \
+	  $(BIN)/ansible-lint --nocolor $(ANSIBLE_LINT_PATHS)
 
-test: $(STAMP) lint
+lint-collections:
+	@mkdir -p $(LINT_COLLECTIONS)/ansible_collections/berth
+	@ln -sfn $(CURDIR) $(LINT_COLLECTIONS)/ansible_collections/berth/core
+
+test: $(STAMP) lint sanity
 	@dirs=(); \
 	for d in $(TEST_DIRS); do \
 	  if [[ -d $$d ]] && [[ -n "$$(find $$d \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit)" ]]; then \
@@ -78,20 +102,35 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-sanity: $(STAMP)
-	mkdir -p $(SANITY_DIR)
-	rsync -a --delete \
-	  --exclude=/.venv --exclude=/.cache --exclude=/build --exclude=/tests/output \
-	  --exclude=__pycache__ --exclude='*.egg-info' --exclude=.ruff_cache --exclude=.pytest_cache \
-	  ./ $(SANITY_DIR)/
-	cd $(SANITY_DIR) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-test sanity $(SANITY_ARGS)
+sanity: $(STAMP) sanity-bootstrap
+	rm -rf $(SANITY_ROOT)/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path $(SANITY_ROOT)/dist .
+	$(BIN)/ansible-galaxy collection install --offline --force -p $(SANITY_ROOT) $(SANITY_ROOT)/dist/berth-core-*.tar.gz
+	cd $(SANITY_DIR) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-test sanity $(SANITY_ARGS) \
+	  $(foreach t,$(SANITY_STYLE_TESTS),--skip-test $(t))
+	cd $(SANITY_DIR) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-test sanity $(SANITY_ARGS) \
+	  $(foreach t,$(SANITY_STYLE_TESTS),--test $(t)) $(SANITY_STYLE_TARGETS)
+
+# What ansible-test installs from PyPI into its venvs (~/.ansible/test/venv), ahead of make test:
+# .ci/run calls this while setting up, so make sanity finds them made.
+sanity-venvs: $(STAMP) sanity-bootstrap
+	$(MAKE) --no-print-directory sanity SANITY_ARGS="$(SANITY_ARGS) --prime-venvs"
+
+sanity-bootstrap: $(STAMP)
+	@v=$(ANSIBLE_TEST_PIP); test -n "$$v" || { echo "cannot tell which pip ansible-test bootstraps" >&2; exit 1; }; \
+	script=$(ANSIBLE_TEST_CACHE)/get_pip_$${v//./_}.py; \
+	if [[ ! -e $$script ]]; then \
+	  mkdir -p $(ANSIBLE_TEST_CACHE) && \
+	  $(BIN)/pip download -q --no-deps --disable-pip-version-check -d $(ANSIBLE_TEST_CACHE) pip==$$v && \
+	  install -m 0644 tests/sanity/get_pip.py $$script; \
+	fi
 
 build: $(STAMP)
 	mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
 
 clean:
-	rm -rf build tests/output .ruff_cache .pytest_cache $(CACHE)/ansible_collections
+	rm -rf build tests/output .ruff_cache .pytest_cache $(SANITY_ROOT) $(LINT_COLLECTIONS)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
