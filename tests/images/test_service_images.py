@@ -118,21 +118,25 @@ def test_tomcat_serves_the_seed_webapps_bind(services: Engine, service_image: Im
     assert "Server startup in" in output(services, tomcat.cid)
 
 
-def redis_at(port: int) -> Redis:
-    return until(lambda: _connect(Redis, "127.0.0.1", port), timeout=20, what=f"redis on port {port}")
+def client_at(engine: Engine, started: Started, container_port: int, client, *args):
+    """``client("127.0.0.1", published port, *args)``, retried while the server starts; if it never
+    comes up, the failure shows the container's output."""
+    def attempt():
+        try:
+            return client("127.0.0.1", started.ports[container_port], *args)
+        except (OSError, MysqlError):
+            return None
 
-
-def _connect(client, *args):
     try:
-        return client(*args)
-    except (OSError, MysqlError):
-        return None
+        return until(attempt, timeout=60, what=f"{client.__name__} on port {container_port}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; container output:\n{output(engine, started.cid)[-3000:]}") from None
 
 
 def test_redis_through_the_published_port(services: Engine, service_image: Image, run: Run) -> None:
     # seed: docker run -id --name=my_redis -p 6379:6379 redis; then redis-cli -h 0.0.0.0 -p 6379
     redis = run(service_image("redis"), 6379, name="my_redis")
-    with redis_at(redis.ports[6379]) as r:
+    with client_at(services, redis, 6379, Redis) as r:
         assert r("PING") == "PONG"
         assert r("SET", "name", "test") == "OK"
         assert r("GET", "name") == "test"
@@ -140,24 +144,19 @@ def test_redis_through_the_published_port(services: Engine, service_image: Image
     # data lives in /data: saved on the stop signal, there after a restart
     assert stopped_cleanly(services, redis.cid, within=8) == 0
     co.start(services, redis.cid)
-    with redis_at(redis.ports[6379]) as r:
+    with client_at(services, redis, 6379, Redis) as r:
         assert r("GET", "name") == "test"
 
 
-def test_redis_requirepass_from_the_command(service_image: Image, run: Run) -> None:
+def test_redis_requirepass_from_the_command(services: Engine, service_image: Image, run: Run) -> None:
     redis = run(service_image("redis"), 6379, command=("redis-server", "--requirepass", "s3cret"))
-    with redis_at(redis.ports[6379]) as r:
+    with client_at(services, redis, 6379, Redis) as r:
         with pytest.raises(RedisError, match="NOAUTH"):
             r("PING")
         with pytest.raises(RedisError, match="WRONGPASS"):
             r("AUTH", "wrong")
         assert r("AUTH", "s3cret") == "OK"
         assert r("PING") == "PONG"
-
-
-def mysql_at(port: int, user: str, password: str, database: str | None = None) -> Mysql:
-    return until(lambda: _connect(Mysql, "127.0.0.1", port, user, password, database), timeout=60,
-                 what=f"a mysql login on port {port}")
 
 
 def test_mysql_seed_first_start_then_restart(services: Engine, service_image: Image, run: Run,
@@ -167,17 +166,21 @@ def test_mysql_seed_first_start_then_restart(services: Engine, service_image: Im
     seed = write_tree(tmp_path, {
         "conf/berth.cnf": "[mysqld]\nmax_connections = 77\n",
         "initdb/01-visits.sql": "CREATE TABLE visits (who VARCHAR(20));\nINSERT INTO visits VALUES ('initdb');\n",
+        # sourced (not executable), with the entrypoint's SQL helper, as official images' scripts do
+        "initdb/02-script.sh": 'docker_process_sql --database="$MYSQL_DATABASE" <<< '
+                               '"INSERT INTO visits VALUES (\'sh\')"\n',
+        "secrets/shopper": "sh0p",
     })
     mounts = binds(seed, conf="/etc/mysql/conf.d", logs="/logs", data="/var/lib/mysql",
-                   initdb="/docker-entrypoint-initdb.d")
+                   initdb="/docker-entrypoint-initdb.d", secrets="/run/secrets")
     env = (("MYSQL_ROOT_PASSWORD", "pass"), ("MYSQL_DATABASE", "shop"), ("MYSQL_USER", "shopper"),
-           ("MYSQL_PASSWORD", "sh0p"))
+           ("MYSQL_PASSWORD_FILE", "/run/secrets/shopper"))
     db = run(service_image("mysql"), 3306, name="mysql_container", interactive=True, mounts=mounts, env=env)
     port = db.ports[3306]
-    with mysql_at(port, "root", "pass") as root:  # root from the host: 'root'@'%'
+    with client_at(services, db, 3306, Mysql, "root", "pass") as root:  # root from the host: 'root'@'%'
         assert root.query("SELECT @@max_connections, @@bind_address") == [("77", "0.0.0.0")]
-        assert root.query("SELECT who FROM shop.visits") == [("initdb",)]
-    with mysql_at(port, "shopper", "sh0p", "shop") as shopper:
+        assert root.query("SELECT who FROM shop.visits") == [("initdb",), ("sh",)]
+    with client_at(services, db, 3306, Mysql, "shopper", "sh0p", "shop") as shopper:
         shopper.query("INSERT INTO visits VALUES ('shopper')")
     with pytest.raises(MysqlError) as denied:
         Mysql("127.0.0.1", port, "root", "wrong")
@@ -185,17 +188,17 @@ def test_mysql_seed_first_start_then_restart(services: Engine, service_image: Im
     # seed: docker exec -it mysql_container bash; mysql -uroot -ppass
     code, out, err = services.exec_container(db.cid, ["mysql", "-uroot", "-ppass", "-N", "-e",
                                                       "SELECT COUNT(*) FROM shop.visits"])
-    assert (code, out) == (0, b"2\n"), err
+    assert (code, out) == (0, b"3\n"), err
     assert (seed / "data" / "mysql").is_dir() and (seed / "data").stat().st_uid == 999  # the mysql user's
 
     # SIGTERM: InnoDB shuts down cleanly; the next start finds the data and initialises nothing
     assert stopped_cleanly(services, db.cid, within=8) == 0
     co.start(services, db.cid)
-    with mysql_at(port, "root", "pass") as root:
-        assert root.query("SELECT who FROM shop.visits ORDER BY who") == [("initdb",), ("shopper",)]
-    logs = output(services, db.cid)
+    with client_at(services, db, 3306, Mysql, "root", "pass") as root:
+        assert root.query("SELECT who FROM shop.visits ORDER BY who") == [("initdb",), ("sh",), ("shopper",)]
+    logs = output(services, db.cid)  # both runs': a log survives a restart
     assert logs.count("Initializing database files") == 1, logs[-3000:]
-    assert "Shutdown complete" in logs
+    assert logs.count("mysqld: Shutdown complete") == 2, logs[-3000:]  # the init's temporary server, the stop
     client = shutil.which("mariadb") or shutil.which("mysql")
     if client:  # the seed's "any client on the host, port 3307"
         proc = subprocess.run([client, "-h127.0.0.1", f"-P{port}", "-uroot", "-ppass", "-N", "-e", "SELECT 1"],
