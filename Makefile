@@ -13,7 +13,7 @@ export BERTH_TEST_CACHE := $(CACHE)
 
 PYTEST_ARGS ?= -q -p no:cacheprovider --timeout=600
 # Test trees; those without any test file are left out (pytest exits 5 on "no tests collected").
-TEST_DIRS   ?= runtime/tests tests/unit tests/integration
+TEST_DIRS   ?= runtime/tests tests/unit tests/integration tests/images tests/fleet
 LINT_PATHS  ?= runtime plugins tests
 ANSIBLE_LINT_PATHS ?= roles playbooks
 
@@ -44,7 +44,7 @@ ANSIBLE_TEST_PIP = $(shell $(BIN)/python -c 'import inspect, re; \
 DEBS := python3-venv python3-dev gcc make git rsync curl \
   runc conmon docker-registry busybox-static iptables nftables \
   apache2-utils openssl skopeo debootstrap shellcheck \
-  iproute2 procps util-linux ca-certificates xz-utils zstd
+  iproute2 procps util-linux ca-certificates xz-utils zstd openssh-server openssh-client
 
 help:
 	@echo "make deps     apt-get install the OS packages (root)"
@@ -98,6 +98,7 @@ images:
 
 demo: $(STAMP)
 	bash demo/images.sh
+	bash demo/site.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
