@@ -107,10 +107,11 @@ sanity: $(STAMP) sanity-bootstrap
 	rm -rf $(SANITY_ROOT)/dist
 	$(BIN)/ansible-galaxy collection build --force --output-path $(SANITY_ROOT)/dist .
 	$(BIN)/ansible-galaxy collection install --offline --force -p $(SANITY_ROOT) $(SANITY_ROOT)/dist/berth-core-*.tar.gz
-	cd $(SANITY_DIR) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-test sanity $(SANITY_ARGS) \
-	  $(foreach t,$(SANITY_STYLE_TESTS),--skip-test $(t))
-	cd $(SANITY_DIR) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-test sanity $(SANITY_ARGS) \
-	  $(foreach t,$(SANITY_STYLE_TESTS),--test $(t)) $(SANITY_STYLE_TARGETS)
+	@# both runs, then fail if either did: one make sanity shows every finding
+	cd $(SANITY_DIR) && export PATH="$(CURDIR)/$(BIN):$$PATH"; \
+	  (set -x; ansible-test sanity $(SANITY_ARGS) $(foreach t,$(SANITY_STYLE_TESTS),--skip-test $(t))); all=$$?; \
+	  (set -x; ansible-test sanity $(SANITY_ARGS) $(foreach t,$(SANITY_STYLE_TESTS),--test $(t)) $(SANITY_STYLE_TARGETS)); \
+	  style=$$?; exit $$(( all || style ))
 
 # What ansible-test installs from PyPI into its venvs (~/.ansible/test/venv), ahead of make test:
 # .ci/run calls this while setting up, so make sanity finds them made.
