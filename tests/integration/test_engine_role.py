@@ -33,9 +33,9 @@ class Installed:
         self.config_file = host.root / "etc" / "config.json"
         self.wheelhouse = wheelhouse()
 
-    def apply(self, *, check: bool = False, **extra_vars) -> Run:
-        return self.host.play("engine_role/engine.yml", check=check, berth_prefix=str(self.prefix),
-                              berth_python=str(self.python), berth_wheelhouse=str(self.wheelhouse), **extra_vars)
+    def apply(self, playbook: str = "engine_role/engine.yml", *, check: bool = False, **extra_vars) -> Run:
+        return self.host.play(playbook, check=check, berth_prefix=str(self.prefix), berth_python=str(self.python),
+                              berth_wheelhouse=str(self.wheelhouse), **extra_vars)
 
     def berth(self, *args: str) -> str:
         proc = subprocess.run([str(self.prefix / "bin" / "berth"), "--root", str(self.host.root), *args],
@@ -142,16 +142,17 @@ def test_what_differs_from_the_pins_and_the_sources_is_reinstalled(engine: Insta
 
 
 def test_the_role_manages_only_the_config_keys_it_is_given(engine: Installed):
+    from berth.config import registries
+
     # the harness's engine config (bridge, bip, address pools) is there from the start
     theirs = engine.config()
     run = engine.apply(berth_config={"max-concurrent-downloads": 4})
     assert changed(run) == ["Write the engine config"]
     assert engine.config() == {**theirs, "max-concurrent-downloads": 4}
 
-    # another writer (berth.core.registry) edits the file the engine's way: its own keys, in
-    # the engine's layout (berth.config.registries)
-    _edit_as_the_engine(engine.config_file, {"registry-mirrors": ["http://10.0.0.5:5000"],
-                                             "insecure-registries": ["10.0.0.5:5000"]})
+    # the engine edits its registry keys (what berth.core.registry and `berth` do), in its layout
+    assert registries.set_mirrors(engine.config_file, ["http://10.0.0.5:5000"])
+    assert registries.set_insecure(engine.config_file, "10.0.0.5:5000", True)
     edited = engine.config()
     assert changed(engine.apply(berth_config={"max-concurrent-downloads": 4})) == []
     assert engine.config() == edited
@@ -170,9 +171,12 @@ def test_the_role_manages_only_the_config_keys_it_is_given(engine: Installed):
     assert engine.config_file.read_text() == before
 
 
-def _edit_as_the_engine(config_file: Path, keys: dict) -> None:
-    from berth.fsutil import atomic_write_json
-
-    raw = json.loads(config_file.read_text())
-    raw.update(keys)
-    atomic_write_json(config_file, raw)
+def test_a_site_playbook_with_the_role_and_the_registry_module_converges(engine: Installed):
+    engine.config_file.write_text(json.dumps({k: v for k, v in engine.config().items()
+                                              if k not in ("registry-mirrors", "insecure-registries")}))
+    run = engine.apply("engine_role/site.yml")
+    assert {"insecure registry", "hub mirror"} <= set(changed(run))
+    assert changed(engine.apply("engine_role/site.yml")) == []
+    config = engine.config()
+    assert config["max-concurrent-downloads"] == 4 and config["registry-mirrors"] == ["http://10.0.0.5:5000"]
+    assert config["insecure-registries"] == ["10.0.0.5:5000"]
