@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The official mysql image's entrypoint, for Debian's MariaDB.
 #
 # `mysqld` (or options alone: `berth run mysql --max-connections=50`) runs the server as the mysql
@@ -37,6 +37,7 @@ server_option() {
 }
 
 sql_string() { local s=${1//\\/\\\\}; printf "'%s'" "${s//\'/\\\'}"; }
+# shellcheck disable=SC2016  # the backticks are SQL's quotes, printed as they are
 sql_name() { printf '`%s`' "${1//\`/\`\`}"; }
 
 # SQL on stdin to the temporary server, as root (with its password once it has one); used by
@@ -52,8 +53,8 @@ start_temp_server() {
   # no networking: nobody can reach the server before root has its password
   "$@" --skip-networking --socket="$SOCKET" --wsrep-on=OFF --skip-log-bin &
   TEMP_PID=$!
-  local i
-  for i in $(seq 300); do
+  local _
+  for _ in $(seq 300); do
     if docker_process_sql --database=mysql <<< 'SELECT 1' &> /dev/null; then
       return
     fi

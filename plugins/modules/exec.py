@@ -21,7 +21,7 @@ extends_documentation_fragment:
   - berth.core.common
 attributes:
   check_mode:
-    support: none
+    support: partial
     details:
       - What a command changes cannot be predicted; in check mode the task is skipped, as Ansible skips
         M(community.docker.docker_container_exec) there.
