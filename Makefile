@@ -21,9 +21,8 @@ ANSIBLE_LINT_PATHS ?= roles playbooks
 # ansible_collections/berth/core.
 LINT_COLLECTIONS := $(CACHE)/lint-collections
 # `make sanity` runs ansible-test on the collection as it ships: built with ansible-galaxy (its
-# build_ignore leaves out the venv, caches and the engine's tests) and installed here.
-SANITY_ROOT := $(CACHE)/sanity
-SANITY_DIR  := $(SANITY_ROOT)/ansible_collections/berth/core
+# build_ignore leaves out the venv, caches and the engine's tests) and installed in a temporary
+# directory under $(CACHE).
 SANITY_ARGS ?= --python 3.11 --color no
 # pep8 and pylint are ansible-core's style for plugin code: they check plugins/ only. The rest of
 # the Python (runtime/src, the engine; tests) follows the repository's own style, ruff in make lint
@@ -54,7 +53,7 @@ help:
 	@echo "make demo     run the demo (demo/images.sh)"
 	@echo "make images   the local/debian:bookworm base rootfs (debootstrap, cached in $(CACHE))"
 	@echo "make bench    run the benchmarks (bench/results.json)"
-	@echo "make sanity   ansible-test sanity on the built collection, installed in $(SANITY_ROOT)"
+	@echo "make sanity   ansible-test sanity on the collection as built and installed by ansible-galaxy"
 	@echo "make sanity-venvs   prepare ansible-test's per-test venvs (PyPI) without running the tests"
 	@echo "make build    build the collection tarball into build/"
 	@echo "make clean    remove build output and caches (keeps $(VENV) and the image cache)"
@@ -104,14 +103,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 sanity: $(STAMP) sanity-bootstrap
-	rm -rf $(SANITY_ROOT)/dist
-	$(BIN)/ansible-galaxy collection build --force --output-path $(SANITY_ROOT)/dist .
-	$(BIN)/ansible-galaxy collection install --offline --force -p $(SANITY_ROOT) $(SANITY_ROOT)/dist/berth-core-*.tar.gz
-	@# both runs, then fail if either did: one make sanity shows every finding
-	cd $(SANITY_DIR) && export PATH="$(CURDIR)/$(BIN):$$PATH"; \
-	  (set -x; ansible-test sanity $(SANITY_ARGS) $(foreach t,$(SANITY_STYLE_TESTS),--skip-test $(t))); all=$$?; \
+	@# a directory of its own per run (sanity runs at the same time must not install over each
+	@# other); both ansible-test runs, then fail if either did: one make sanity shows every finding
+	@mkdir -p $(CACHE) && root=$$(mktemp -d $(CACHE)/sanity.XXXXXX) && trap 'rm -rf "$$root"' EXIT && \
+	export PATH="$(CURDIR)/$(BIN):$$PATH" && \
+	ansible-galaxy collection build --output-path $$root/dist . >/dev/null && \
+	ansible-galaxy collection install --offline -p $$root $$root/dist/berth-core-*.tar.gz >/dev/null && \
+	cd $$root/ansible_collections/berth/core && \
+	{ (set -x; ansible-test sanity $(SANITY_ARGS) $(foreach t,$(SANITY_STYLE_TESTS),--skip-test $(t))); all=$$?; \
 	  (set -x; ansible-test sanity $(SANITY_ARGS) $(foreach t,$(SANITY_STYLE_TESTS),--test $(t)) $(SANITY_STYLE_TARGETS)); \
-	  style=$$?; exit $$(( all || style ))
+	  style=$$?; exit $$(( all || style )); }
 
 # What ansible-test installs from PyPI into its venvs (~/.ansible/test/venv), ahead of make test:
 # .ci/run calls this while setting up, so make sanity finds them made.
@@ -132,7 +133,7 @@ build: $(STAMP)
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
 
 clean:
-	rm -rf build tests/output .ruff_cache .pytest_cache $(SANITY_ROOT) $(LINT_COLLECTIONS)
+	rm -rf build tests/output .ruff_cache .pytest_cache $(CACHE)/sanity.* $(LINT_COLLECTIONS)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
