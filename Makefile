@@ -37,7 +37,7 @@ ANSIBLE_TEST_PIP = $(shell $(BIN)/python -c 'import inspect, re; \
   import ansible_test._internal.python_requirements as r; \
   print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r.get_venv_packages)).group(1))')
 
-.PHONY: help deps venv lint lint-collections test demo bench sanity sanity-venvs sanity-bootstrap build clean distclean images
+.PHONY: help deps venv lint lint-collections test demo bench sanity sanity-venvs sanity-bootstrap wheelhouse build clean distclean images
 
 # OS packages the engine and its tests need (Debian 12); .ci/run installs the same.
 DEBS := python3-venv python3-dev gcc make git rsync curl \
@@ -55,6 +55,7 @@ help:
 	@echo "make bench    run the benchmarks (bench/results.json)"
 	@echo "make sanity   ansible-test sanity on the collection as built and installed by ansible-galaxy"
 	@echo "make sanity-venvs   prepare ansible-test's per-test venvs (PyPI) without running the tests"
+	@echo "make wheelhouse     the engine role's wheels for offline installs, in $(CACHE) (PyPI, once)"
 	@echo "make build    build the collection tarball into build/"
 	@echo "make clean    remove build output and caches (keeps $(VENV) and the image cache)"
 
@@ -127,6 +128,11 @@ sanity-bootstrap: $(STAMP)
 	  $(BIN)/pip download -q --no-deps --disable-pip-version-check -d $(ANSIBLE_TEST_CACHE) pip==$$v && \
 	  install -m 0644 tests/sanity/get_pip.py $$script; \
 	fi
+
+# The wheels test_engine_role installs the engine's venv from (tests/installkit.py builds them
+# when missing); .ci/run makes them during set-up.
+wheelhouse: $(STAMP)
+	$(BIN)/python -c 'import sys; sys.path.insert(0, "tests"); import installkit; print(installkit.wheelhouse())'
 
 build: $(STAMP)
 	mkdir -p build
