@@ -136,31 +136,21 @@ def main() -> int:
     results["cli_startup_s"] = statistics.median(startup)
     failed = False
     tools = ("runc", "conmon", "busybox")
+    skipped = None
     if os.geteuid() != 0 or not all(shutil.which(t) or os.access(f"/usr/sbin/{t}", os.X_OK) for t in tools):
-        results["network"] = {"skipped": "needs root, runc, conmon and busybox"}
-    else:
+        skipped = "needs root, runc, conmon and busybox"
+    # each figure on its own: a failing one is written as its error, and the others still run
+    figures = {"network": netbench.bench,
+               "build": lambda: with_busybox(lambda bb: buildbench.bench(BERTH, bb, RUNS, docker_available())),
+               "playbook": lambda: with_busybox(lambda bb: playbench.bench(bb, RUNS))}
+    for key, bench in figures.items():
+        if skipped:
+            results[key] = {"skipped": skipped}
+            continue
         try:
-            results["network"] = netbench.bench()
-        except Exception as exc:  # the other figures still get written
-            results["network"] = {"error": f"{type(exc).__name__}: {exc}"}
-            failed = True
-
-    if "skipped" in results["network"]:
-        results["build"] = {"skipped": results["network"]["skipped"]}
-    else:
-        try:
-            results["build"] = with_busybox(lambda busybox: buildbench.bench(BERTH, busybox, RUNS, docker_available()))
+            results[key] = bench()
         except Exception as exc:
-            results["build"] = {"error": f"{type(exc).__name__}: {exc}"}
-            failed = True
-
-    if "skipped" in results["network"]:
-        results["playbook"] = {"skipped": results["network"]["skipped"]}
-    else:
-        try:
-            results["playbook"] = with_busybox(lambda busybox: playbench.bench(busybox, RUNS))
-        except Exception as exc:
-            results["playbook"] = {"error": f"{type(exc).__name__}: {exc}"}
+            results[key] = {"error": f"{type(exc).__name__}: {exc}"}
             failed = True
 
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
