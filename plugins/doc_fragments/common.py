@@ -1,6 +1,11 @@
 # Copyright: berth maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every berth.core module shares: where it runs, the attributes, the action group."""
+"""What every berth.core module shares: where it runs, the attributes, the action group.
+
+``berth.core.common`` goes in every module; a module that changes something adds
+``berth.core.common.state_module`` (full check and diff mode), an ``*_info`` module
+``berth.core.common.info_module``. A module with its own ``details`` states them itself.
+"""
 
 from __future__ import annotations
 
@@ -33,4 +38,24 @@ attributes:
     support: full
     membership:
       - berth.core.all
+"""
+
+    # Modules that change state and predict it: check mode and diff mode in full.
+    STATE_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+    # *_info modules: they change nothing.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+    details: Changes nothing, so it runs in check mode too.
+  diff_mode:
+    support: N/A
+    details: Changes nothing.
 """

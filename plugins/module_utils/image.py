@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ansible_collections.berth.core.plugins.module_utils.image_plan import UNKNOWN, image_refs, plan_image
 from ansible_collections.berth.core.plugins.module_utils.options import ModuleOptions
-from ansible_collections.berth.core.plugins.module_utils.runner import Action, Resource
+from ansible_collections.berth.core.plugins.module_utils.runner import Resource
 
 
 class ImageBuild(ModuleOptions):
@@ -78,9 +78,7 @@ class Image(Resource):
 
     def __init__(self, engine, opts) -> None:
         super().__init__(engine, opts)
-        self.applied: list[tuple[Action, bool]] = []  # each action run and whether it changed anything
         self.build_output: list[str] = []
-        self._plan = None
 
     # -- observe -----------------------------------------------------------------------------
     def observe(self) -> dict:
@@ -158,16 +156,9 @@ class Image(Resource):
             return None
 
     # -- plan ----------------------------------------------------------------------------------
-    def plan(self, desired, actual):
-        # kept: the report of a real run settles the values the plan could not know
-        self._plan = plan_image(desired, actual)
-        return self._plan
+    plan = staticmethod(plan_image)
 
     # -- apply: each returns whether it changed anything -----------------------------------------
-    def apply(self, action: Action) -> None:
-        changed = getattr(self, f"apply_{action.kind}")(**action.params)
-        self.applied.append((action, bool(changed)))
-
     def apply_pull(self, ref: str, platform: str | None, before: str | None) -> bool:
         with blame("name"):
             return str(self.engine.pull(ref, platform=platform).image_id) != before
@@ -215,12 +206,10 @@ class Image(Resource):
         out: dict = {"image": actual["image"] or {}}
         if self.build_output:
             out["stdout"] = "".join(self.build_output)
-        if self.applied:  # a real run: what the actions turned out to do, not what was foreseen
-            done = [action for action, changed in self.applied if changed]
-            out["changed"] = bool(done)
-            out["actions"] = [action.summary for action in done]
-            out["diff"] = settle_diff(self._plan.diff(), actual) if done else {"before": {}, "after": {}}
         return out
+
+    def settle_diff(self, diff: dict, actual) -> dict:
+        return settle_diff(diff, actual)
 
 
 def settle_diff(diff: dict, actual: dict) -> dict:

@@ -9,9 +9,12 @@ A module is a ``Resource`` subclass (see ``volume.py``) and a ``main()`` that ca
 - ``plan(desired, actual)`` is a pure function returning a ``Plan``: the actions to take and the
   differences found; it raises ``Refused`` for a change it will not make;
 - ``apply_<kind>(**params)`` performs one action; it is the only code that writes, and check mode
-  never reaches it;
-- the result carries ``changed``, ``actions`` (summaries), ``diff: {before, after}`` (the compared
-  fields only) and the resource's state (``report()``), observed again after a change.
+  never reaches it. It may return ``False`` when the action turned out to change nothing (a pull
+  that got the image the host had, a forced rebuild giving the same ID); anything else (``None``)
+  counts as a change;
+- the result carries ``changed``, ``actions`` (summaries of the actions that changed something),
+  ``diff: {before, after}`` (the compared fields only; ``settle_diff()`` may fill in what only
+  the run could tell) and the resource's state (``report()``), observed again after a change.
 
 Engine errors (``berth.errors.BerthError``) and refusals become ``fail_json(msg=...)`` in
 ``run_module`` only, with the option the engine's error data points at named in front.
@@ -119,6 +122,8 @@ class Resource:
     def __init__(self, engine, opts) -> None:
         self.engine = engine
         self.opts = opts
+        #: each action applied so far and whether it changed anything (empty: nothing applied yet)
+        self.applied: list[tuple[Action, bool]] = []
 
     def observe(self):
         """The resource as the host has it, or None; read-only."""
@@ -128,8 +133,15 @@ class Resource:
     def plan(desired, actual) -> Plan:
         raise NotImplementedError
 
-    def apply(self, action: Action) -> None:
-        getattr(self, f"apply_{action.kind}")(**action.params)
+    def apply(self, action: Action) -> bool:
+        """Perform ``action``; whether it changed anything (only an explicit ``False`` says no)."""
+        changed = getattr(self, f"apply_{action.kind}")(**action.params) is not False
+        self.applied.append((action, changed))
+        return changed
+
+    def settle_diff(self, diff: dict, actual) -> dict:
+        """The plan's diff after a real run, ``actual`` observed again; by default as planned."""
+        return diff
 
     def report(self, actual) -> dict:
         """Result keys describing the resource (observed after the change; before it in check mode)."""
@@ -157,17 +169,21 @@ def execute(resource_cls: type, opts, engine, *, check_mode: bool, progress: _Pr
     resource = resource_cls(engine, opts)
     actual = resource.observe()
     plan = Plan() if resource.read_only else resource.plan(opts, actual)
+    done, diff = plan.actions, plan.diff()  # check mode: what the plan foresees
     if plan.actions and not check_mode:
         for action in plan.actions:
             progress.current = action
-            resource.apply(action)
-            progress.done.append(action.summary)
+            if resource.apply(action):
+                progress.done.append(action.summary)
         progress.current = None
         actual = resource.observe()
+        # a real run: what the actions turned out to do, not what was foreseen
+        done = [action for action, changed in resource.applied if changed]
+        diff = resource.settle_diff(diff, actual) if done else Plan().diff()
     if resource.read_only:
         result = {"changed": False}
     else:
-        result = {"changed": plan.changed, "actions": [a.summary for a in plan.actions], "diff": plan.diff()}
+        result = {"changed": bool(done), "actions": [a.summary for a in done], "diff": diff}
     result.update(resource.report(actual))
     return result, plan.warnings
 

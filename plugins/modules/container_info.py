@@ -13,13 +13,7 @@ description:
   - Reads the container's records only; changes nothing.
 extends_documentation_fragment:
   - berth.core.common
-attributes:
-  check_mode:
-    support: full
-    details: Changes nothing, so it runs in check mode too.
-  diff_mode:
-    support: N/A
-    details: Changes nothing.
+  - berth.core.common.info_module
 options:
   name:
     description:

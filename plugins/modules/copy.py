@@ -21,11 +21,7 @@ description:
     M(ansible.builtin.copy) does.
 extends_documentation_fragment:
   - berth.core.common
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - berth.core.common.state_module
 options:
   container:
     description:

@@ -27,11 +27,7 @@ description:
   - A task whose image is present and needs no registry question reads the store only.
 extends_documentation_fragment:
   - berth.core.common
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - berth.core.common.state_module
 options:
   name:
     description:

@@ -14,13 +14,7 @@ description:
     nothing.
 extends_documentation_fragment:
   - berth.core.common
-attributes:
-  check_mode:
-    support: full
-    details: Changes nothing, so it runs in check mode too.
-  diff_mode:
-    support: N/A
-    details: Changes nothing.
+  - berth.core.common.info_module
 options:
   name:
     description:

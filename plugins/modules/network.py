@@ -21,11 +21,7 @@ description:
     task fails unless O(force=true), see O(force).
 extends_documentation_fragment:
   - berth.core.common
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - berth.core.common.state_module
 options:
   name:
     description:

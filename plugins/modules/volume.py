@@ -15,11 +15,7 @@ description:
     Only the labels and driver options the task gives are compared, each key on its own.
 extends_documentation_fragment:
   - berth.core.common
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - berth.core.common.state_module
 options:
   name:
     description:

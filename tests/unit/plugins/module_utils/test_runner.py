@@ -82,6 +82,39 @@ def test_no_change():
     assert result == {"changed": False, "actions": [], "diff": {"before": {}, "after": {}}, "thing": {"size": 1}}
 
 
+def test_an_action_that_turned_out_to_change_nothing_is_not_reported():
+    class Settling(Thing):
+        """The first action finds the thing as wanted (a pull getting the image the host had);
+        the second changes it and fills in a value only the run could tell."""
+
+        @staticmethod
+        def plan(desired, actual):
+            return Plan([Action("noop", "look at t"), Action("put", "put t", name="t", size=desired.size)],
+                        [Difference("size", actual["size"], "?")])
+
+        def apply_noop(self):
+            return False
+
+        def settle_diff(self, diff, actual):
+            return {"before": diff["before"], "after": {"size": actual["size"]}}
+
+    engine = {"t": {"size": 1}}
+    result, _ = execute(Settling, opts(size=2), engine, check_mode=False)
+    assert result["changed"] is True and result["actions"] == ["put t"]
+    assert result["diff"] == {"before": {"size": 1}, "after": {"size": 2}}
+    checked, _ = execute(Settling, opts(size=3), engine, check_mode=True)  # check mode: as planned
+    assert checked["actions"] == ["look at t", "put t"] and checked["diff"]["after"] == {"size": "?"}
+
+
+def test_a_run_whose_actions_all_changed_nothing_reports_no_change_and_no_diff():
+    class Idle(Thing):
+        def apply_put(self, name, size):
+            return False
+
+    result, _ = execute(Idle, opts(size=2), {"t": {"size": 1}}, check_mode=False)
+    assert result == {"changed": False, "actions": [], "diff": {"before": {}, "after": {}}, "thing": {"size": 1}}
+
+
 def test_read_only_resources_report_no_actions_or_diff():
     result, _ = execute(Things, opts(), {}, check_mode=False)
     assert result == {"changed": False, "exists": False}

@@ -143,3 +143,6 @@ def test_ansible_doc_renders_every_module(collections_root: Path):
         assert attributes["action_group"]["membership"] == ["berth.core.all"], name
         # exec runs a command: like docker_container_exec it cannot predict, so check mode skips it
         assert attributes["check_mode"]["support"] == ("partial" if name == "berth.core.exec" else "full"), name
+        # the attribute fragments (doc_fragments/common.py) merged in: info modules change nothing
+        diff = "N/A" if name.endswith("_info") else "none" if name == "berth.core.exec" else "full"
+        assert attributes["diff_mode"]["support"] == diff, name
