@@ -57,6 +57,28 @@ def register(sub: Any) -> None:
     sp = add("rename", cmd_rename, "rename a container")
     sp.add_argument("container")
     sp.add_argument("new_name")
+    sp = sub.add_parser(
+        "update", help="change the resource limits or restart policy of containers",
+        description="Change the resource limits or the restart policy of one or more containers, running or "
+                    "stopped (as `docker update`). A running container gets the new limits at once; the "
+                    "record keeps them, so inspect, a restart and the next start use them. Values not given "
+                    "are left as they are. On an error nothing is changed.",
+        epilog="examples:\n  berth update --memory 512m --memory-swap 1g web\n"
+               "  berth update --cpus 1.5 --cpu-shares 512 web worker\n"
+               "  berth update --restart unless-stopped web",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sp.set_defaults(func=cmd_update)
+    sp.add_argument("-m", "--memory", metavar="BYTES",
+                    help="memory limit (e.g. 512m, 1g; at least 6m; 0 lifts the limit)")
+    sp.add_argument("--memory-swap", metavar="BYTES",
+                    help="memory plus swap limit (at least --memory; -1: unlimited swap)")
+    sp.add_argument("--cpus", metavar="N", help="number of CPUs (e.g. 1.5; 0 lifts the limit)")
+    sp.add_argument("-c", "--cpu-shares", metavar="N",
+                    help="CPU shares, a relative weight (2 to 262144; 0: the default, 1024)")
+    sp.add_argument("--pids-limit", metavar="N", help="process limit (0 or -1: unlimited)")
+    sp.add_argument("--restart", metavar="POLICY",
+                    help="restart policy: no | on-failure[:max-retries] | always | unless-stopped")
+    sp.add_argument("containers", nargs="+", metavar="CONTAINER")
     sp = add("top", cmd_top, "show the processes of a running container")
     sp.add_argument("--format", choices=["table", "json"], default="table")
     sp.add_argument("container")
@@ -205,6 +227,18 @@ def cmd_wait(engine: Any, args: argparse.Namespace) -> int:
 def cmd_rename(engine: Any, args: argparse.Namespace) -> int:
     engine.rename_container(args.container, args.new_name)
     return 0
+
+
+def cmd_update(engine: Any, args: argparse.Namespace) -> int:
+    from berth.errors import InvalidArgument
+    from berth.runtime.update import parse_update
+
+    changes = parse_update(memory=args.memory, memory_swap=args.memory_swap, cpus=args.cpus,
+                           cpu_shares=args.cpu_shares, pids_limit=args.pids_limit, restart=args.restart)
+    if changes.is_empty():
+        raise InvalidArgument("update: you must provide one or more flags (--memory, --memory-swap, --cpus, "
+                              "--cpu-shares, --pids-limit, --restart)")
+    return each(args.containers, lambda ref: engine.update_container(ref, changes))
 
 
 def cmd_top(engine: Any, args: argparse.Namespace) -> int:

@@ -444,6 +444,30 @@ def write_file(engine: Engine, ref: str, path: str, *, data: bytes | None = None
         raise files.CopyError(f"{path}: {exc.strerror or exc}", path=path, errno=exc.errno) from None
 
 
+# -- update ---------------------------------------------------------------------------
+def update(engine: Engine, ref: str, changes: Any = None, **kw: Any) -> str:
+    """``docker update``: new limits / restart policy, live if it runs, recorded either way.
+
+    ``changes``: a ``berth.runtime.update.ContainerUpdate``, or its fields as keywords (``memory``,
+    ``memory_swap``, ``nano_cpus``, ``cpu_shares``, ``pids_limit``, ``restart``: a ``RestartPolicy``
+    or Docker's text). Returns the id."""
+    from berth.runtime.update import ContainerUpdate, update_container
+
+    if changes is None:
+        if isinstance(kw.get("restart"), str):
+            from berth.containers.values import parse_restart
+
+            kw["restart"] = parse_restart(kw["restart"], "--restart")
+        try:
+            changes = ContainerUpdate(**kw)
+        except TypeError as exc:
+            raise InvalidArgument(f"update: {exc}", value=sorted(kw)) from None
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    update_container(ctx, cid, changes)
+    return cid
+
+
 # -- rename / top ---------------------------------------------------------------------
 def rename(engine: Engine, ref: str, new_name: str) -> str:
     """``docker rename OLD NEW``: NEW taken -> NameInUse (a Conflict); running or not. Returns the id."""

@@ -146,6 +146,13 @@ class Engine:
 
         return container_ops.logs(self, ref, **kw)
 
+    def update_container(self, ref: str, changes: Any = None, **kw: Any) -> str:
+        """``docker update``: memory, memory_swap, nano_cpus, cpu_shares, pids_limit, restart (see
+        ``berth.runtime.update``); live on a running container, recorded for the next start."""
+        from berth.engine import container_ops
+
+        return container_ops.update(self, ref, changes, **kw)
+
     def rename_container(self, ref: str, new_name: str) -> str:
         from berth.engine import container_ops
 

@@ -81,6 +81,8 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "Tmpfs": tmpfs or None,
         "Init": spec.init or None,
         "Memory": spec.memory or 0,
+        "MemorySwap": 0,  # memory + swap; 0: not limited (``berth update --memory-swap`` sets it)
         "NanoCpus": spec.nano_cpus or 0,
+        "CpuShares": 0,  # 0: the default weight (``berth update --cpu-shares`` sets it)
         "PidsLimit": spec.pids_limit,
     }

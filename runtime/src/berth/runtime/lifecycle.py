@@ -91,6 +91,7 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
     from berth.runtime.oci import SpecInputs, build_spec, find_init_binary
     from berth.runtime.oci_defaults import OCIMount
     from berth.runtime.rootfs import mount_rootfs
+    from berth.runtime.update import apply_to_spec
 
     record = ctx.containers.config(cid)
     cfg, hc = record["Config"], record["HostConfig"]
@@ -106,6 +107,7 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
     spec = build_spec(SpecInputs(
         cid, cfg, hc, rootfs, lookup_user(rootfs, cfg.get("User")), ctx.containers.dir(cid),
         tuple(OCIMount.from_oci(m) for m in record.get("MountPoints") or []), netns_path, init))
+    apply_to_spec(spec, hc)  # the limits `berth update` can set that the spec builder does not carry
     bundle = ctx.bundle(cid)
     atomic_write_json(bundle / "config.json", spec)
     pid, conmon_pid = monitor.spawn(monitor.MonitorRequest(
