@@ -49,6 +49,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add("--cap-add", metavar="CAP", help="add a Linux capability", **many)
     add("--cap-drop", metavar="CAP", help="drop a Linux capability", **many)
     add("--privileged", action="store_true", help="give extended privileges to the container")
+    add("--security-opt", metavar="OPT", help="seccomp=unconfined|PROFILE.json, no-new-privileges...", **many)
     add("--stop-signal", help="signal to stop the container (default: the image's, else SIGTERM)")
     add("--stop-timeout", help="seconds to wait for stop before killing the container")
     add("--init", action="store_true", help="run an init inside the container that reaps processes")
@@ -95,6 +96,7 @@ def spec_from_args(args: argparse.Namespace) -> ContainerSpec:
         cap_add=p.parse_capabilities(args.cap_add, "--cap-add"),
         cap_drop=p.parse_capabilities(args.cap_drop, "--cap-drop"),
         privileged=args.privileged,
+        security_opt=p.parse_security_opts(args.security_opt),
         stop_signal=p.parse_stop_signal(args.stop_signal) if args.stop_signal else None,
         stop_timeout=p.parse_stop_timeout(args.stop_timeout) if args.stop_timeout is not None else None,
         init=args.init,

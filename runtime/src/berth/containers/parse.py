@@ -11,6 +11,7 @@ from berth.containers.caps import LINUX_CAPABILITIES, parse_capabilities, parse_
 from berth.containers.kv import parse_add_host, parse_env, parse_ip, parse_labels, read_kv_file
 from berth.containers.mounts import parse_mount, parse_tmpfs, parse_volume, parse_volumes_from
 from berth.containers.ports import parse_publish
+from berth.containers.security import parse_security_opt, parse_security_opts
 from berth.containers.values import (
     MIN_MEMORY,
     invalid,
@@ -48,6 +49,8 @@ __all__ = [
     "parse_pids_limit",
     "parse_publish",
     "parse_restart",
+    "parse_security_opt",
+    "parse_security_opts",
     "parse_stop_signal",
     "parse_stop_timeout",
     "parse_tmpfs",

@@ -35,7 +35,7 @@ def spec_from_json(data: dict[str, Any]) -> ContainerSpec:
             fields[key] = tuple(fields[key])
     for key in ("env", "labels", "extra_hosts"):
         fields[key] = _pairs(fields.get(key))
-    for key in ("volumes_from", "cap_add", "cap_drop", "dns", "network_aliases"):
+    for key in ("volumes_from", "cap_add", "cap_drop", "dns", "network_aliases", "security_opt"):
         fields[key] = tuple(fields.get(key) or ())
     fields["mounts"] = tuple(Mount(**{**m, "options": tuple(m.get("options") or ())})
                              for m in fields.get("mounts") or ())

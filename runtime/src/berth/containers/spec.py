@@ -77,3 +77,6 @@ class ContainerSpec:
     extra_hosts: tuple[tuple[str, str], ...] = ()  # --add-host name:ip
     ip: str | None = None  # --ip: static IPv4 address on a user network
     network_aliases: tuple[str, ...] = ()  # --network-alias: extra DNS names on a user network
+    # --security-opt, normalised (berth.containers.security): "seccomp=unconfined", "seccomp={json}",
+    # "no-new-privileges"...; recorded as HostConfig.SecurityOpt
+    security_opt: tuple[str, ...] = ()

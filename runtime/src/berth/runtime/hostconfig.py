@@ -77,6 +77,7 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "Dns": list(spec.dns),
         "ExtraHosts": [f"{h}:{ip}" for h, ip in spec.extra_hosts] or None,
         "Privileged": spec.privileged,
+        "SecurityOpt": list(spec.security_opt) or None,
         "ReadonlyRootfs": spec.read_only,
         "Tmpfs": tmpfs or None,
         "Init": spec.init or None,

@@ -6,9 +6,11 @@ the resolved user, the resolved mount list and, from the networking code, a
 prepared netns. ``build_spec_for()`` takes an image config and a
 ``ContainerSpec`` directly (the unit tests use it).
 
-Seccomp is not applied yet: Docker's default profile is a large allow-list
-that must track the kernel and libseccomp; without it the container still has
-Docker's capability set, masked paths and read-only /proc paths.
+Seccomp is Docker's: the default profile (``berth.runtime.seccomp_default``) or the one
+``--security-opt seccomp=FILE`` recorded, resolved for the container's capabilities
+(``berth.runtime.seccomp``); none with ``--privileged`` or ``seccomp=unconfined``. The other
+``--security-opt`` values (``berth.containers.security``) set ``noNewPrivileges`` and lift
+the masked paths.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from berth.containers.merge import effective_config
+from berth.containers.security import SecurityOptions, seccomp_profile, security_options
 from berth.containers.spec import ContainerSpec
 from berth.containers.users import ExecUser
 from berth.runtime.caps import effective_caps
@@ -99,6 +102,29 @@ def _resources(hc: dict[str, Any], privileged: bool) -> dict[str, Any]:
     return res
 
 
+def _seccomp(opts: SecurityOptions, privileged: bool, caps: list[str]) -> dict[str, Any] | None:
+    """moby's WithSeccomp: nothing when privileged or unconfined; the default profile silently
+    dropped on a kernel without seccomp, a custom one refused there."""
+    from berth.runtime.errors import InvalidContainerConfig
+    from berth.runtime.seccomp import ProfileError, kernel_supports_seccomp, oci_seccomp
+
+    if privileged or opts.seccomp_unconfined:
+        return None
+    custom = seccomp_profile(opts)
+    if not kernel_supports_seccomp():
+        if custom is not None:
+            raise InvalidContainerConfig("seccomp is not enabled in your kernel, cannot run a custom seccomp profile")
+        return None
+    if custom is None:
+        from berth.runtime.seccomp_default import default_profile
+
+        custom = default_profile()
+    try:
+        return oci_seccomp(custom, caps)
+    except ProfileError as e:
+        raise InvalidContainerConfig(f"--security-opt seccomp: {e}") from None
+
+
 def _mounts(inp: SpecInputs, privileged: bool, host_net: bool) -> list[dict[str, Any]]:
     user = sorted(inp.mounts, key=lambda m: len(Path(m.destination).parts))  # parents before children
     taken = {m.destination for m in user}
@@ -130,6 +156,8 @@ def build_spec(inp: SpecInputs) -> dict[str, Any]:
     if inp.init_binary:
         args = [INIT_PATH, "--", *args]
     caps = effective_caps(hc.get("CapAdd") or [], hc.get("CapDrop") or [], privileged)
+    security = security_options(hc.get("SecurityOpt"))
+    unmask = privileged or security.unmask_system_paths
     namespaces: list[dict[str, str]] = [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}]
     if not host_net:  # --network host shares the host's UTS namespace too, as in Docker
         namespaces.append({"type": "uts"})
@@ -139,9 +167,12 @@ def build_spec(inp: SpecInputs) -> dict[str, Any]:
         "namespaces": namespaces,
         "cgroupsPath": f"/berth/{inp.container_id}",
         "resources": _resources(hc, privileged),
-        "maskedPaths": [] if privileged else list(MASKED_PATHS),
-        "readonlyPaths": [] if privileged else list(READONLY_PATHS),
+        "maskedPaths": [] if unmask else list(MASKED_PATHS),
+        "readonlyPaths": [] if unmask else list(READONLY_PATHS),
     }
+    seccomp = _seccomp(security, privileged, caps)
+    if seccomp is not None:
+        linux["seccomp"] = seccomp
     if privileged:
         linux["devices"] = host_devices()
     spec: dict[str, Any] = {
@@ -155,7 +186,7 @@ def build_spec(inp: SpecInputs) -> dict[str, Any]:
             "cwd": cfg.get("WorkingDir") or "/",
             "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": nofile, "soft": nofile}],
-            "noNewPrivileges": False,
+            "noNewPrivileges": security.no_new_privileges,
         },
         "root": {"path": str(inp.rootfs), "readonly": bool(hc.get("ReadonlyRootfs"))},
         "mounts": _mounts(inp, privileged, host_net),
