@@ -184,11 +184,64 @@ def test_tls_registry_trusted_through_certs_dir(tls_registry, make_client, pushe
     assert client.get_manifest("berth/tls", "latest")[2] == img.digest
 
 
-def test_tls_without_ca_fails_clearly(tls_registry, make_client) -> None:
+def test_tls_without_ca_fails_clearly(tls_registry, make_client, tmp_path) -> None:
     client = make_client(tls_registry, endpoints=[Endpoint(tls_registry.url, tls_verify=True)])
     with pytest.raises(RegistryUnreachable, match="TLS certificate verification failed") as info:
         client.ping()
-    assert f"certs.d/{tls_registry.host}/ca.crt" in str(info.value)
+    message = str(info.value)
+    assert message.startswith(f"cannot connect to registry {tls_registry.host}: TLS certificate verification failed")
+    # how to trust its CA: the collection's module, or the file it writes (the engine's certs.d, in full)
+    assert f"berth.core.registry module (registry: {tls_registry.host}, ca_cert: the CA certificate)" in message
+    assert f"copy it to {tmp_path / 'certs.d' / tls_registry.host / 'ca.crt'} on this host" in message
+
+
+def test_push_first_to_a_loopback_tls_registry_finds_tls(tls_registry, make_client, pusher) -> None:
+    """A push starts with HEADs; over plain HTTP a TLS port answers them with a 400 that has no body
+    (HEAD), which alone cannot tell a scheme mismatch from a registry's own 400."""
+    client = make_client(tls_registry)
+    assert [e.url for e in client.endpoints] == [f"http://{tls_registry.host}", tls_registry.url]
+    img = pusher(client, "berth/pushed-first")  # no ping, no GET before the first HEAD
+    assert client.get_manifest("berth/pushed-first", "latest")[2] == img.digest
+    assert client.blob_exists("berth/pushed-first", img.layer_digest) is not None
+
+
+def test_engine_push_to_a_loopback_tls_registry(tls_registry, tmp_path) -> None:
+    from imagekit import make_image, random_layer
+
+    from berth.engine import Engine
+
+    ref = f"{tls_registry.host}/berth/engine-push:1"
+    src = Engine(root=tmp_path / "src")
+    make_image(src.store, ref, [random_layer(50_000)])
+    src.push(ref)
+    dst = Engine(root=tmp_path / "dst")
+    dst.pull(ref)
+    assert dst.image_id(ref) == src.image_id(ref)
+
+
+def test_head_400_of_a_plain_registry_is_not_a_scheme_mismatch(stub_server, make_client) -> None:
+    """A HEAD's body-less 400 costs one GET /v2/ to tell; a real registry's answer keeps the endpoint."""
+    from registry_fixture import StubServer
+
+    stub = stub_server(lambda m, p, h: (400, {"Content-Type": "application/json"}, b'{"errors": []}')
+                       if m == "HEAD" else (200, {"Docker-Distribution-Api-Version": "registry/2.0"}, b"{}"))
+    client = make_client(stub.host, endpoints=[Endpoint(stub.url, tls_verify=False),
+                                               Endpoint(StubServer.closed_port().replace("http://", "https://"),
+                                                        tls_verify=False)])
+    with pytest.raises(RegistryError, match="answered HTTP 400"):
+        client.blob_exists("app", Digest.of_bytes(b"x"))
+    assert [m for m, _ in stub.hits] == ["HEAD", "GET"] and stub.hits[1][1] == "/v2/"
+
+
+def test_nginx_style_tls_port_falls_back(stub_server, tls_registry, make_client) -> None:
+    """nginx says "The plain HTTP request was sent to HTTPS port" (with an HTML body)."""
+    page = b"<html><center>The plain HTTP request was sent to HTTPS port</center></html>"
+    stub = stub_server(lambda m, p, h: (400, {"Content-Type": "text/html"}, page))
+    client = make_client(tls_registry, endpoints=[Endpoint(stub.url, tls_verify=False),
+                                                  Endpoint(tls_registry.url, tls_verify=False)])
+    assert client.blob_exists("app", Digest.of_bytes(b"x")) is None  # the TLS registry's 404
+    client.ping()
+    assert [m for m, _ in stub.hits] == ["HEAD", "GET"]  # the https endpoint is kept afterwards
 
 
 def test_insecure_loopback_tls_registry_works_unverified(tls_registry, make_client) -> None:

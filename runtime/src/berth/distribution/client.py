@@ -77,6 +77,7 @@ class RegistryClient:
             backoff=backoff,
             timeout=timeout,
             pool_size=pool,
+            certs_dir=certs_dir,
         )
 
     def __repr__(self) -> str:

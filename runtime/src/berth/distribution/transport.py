@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -87,12 +88,14 @@ class Transport:
         backoff: float,
         timeout: tuple[float, float],
         pool_size: int,
+        certs_dir: Path | None = None,
     ) -> None:
         if not endpoints:
             raise ValueError("a registry needs at least one endpoint")
         self.registry = registry
         self.endpoints = list(endpoints)
         self.credentials = credentials
+        self.certs_dir = certs_dir  # where a CA to trust goes (named in TLS errors)
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.timeout = timeout
@@ -189,7 +192,7 @@ class Transport:
                 log.debug("%s %s%s: %s", method, ep.url, target, describe_exception(exc))
                 failures.append((ep, exc))
                 continue
-            if not last and self._falls_back(ep, reply):
+            if not last and self._falls_back(ep, method, reply):
                 failures.append((ep, f"{ep.url} answered HTTP {reply.status}"))
                 if ep.mirror and held is None and reply.status < 500:
                     self.read(reply, 64 * 1024)
@@ -205,14 +208,30 @@ class Transport:
             return held
         raise self._unreachable(failures)
 
-    def _falls_back(self, ep: Endpoint, reply: Reply) -> bool:
+    def _falls_back(self, ep: Endpoint, method: str, reply: Reply) -> bool:
         if ep.mirror:
             return reply.status >= 400 and reply.status != 416
         if reply.status == 400 and not ep.is_tls:
-            # Go's TLS servers answer plain HTTP with this
+            # A TLS server answers plain HTTP with a 400 whose body says so. A HEAD's reply has
+            # no body (a push starts with HEADs), so then ask the endpoint's /v2/ with a GET.
             self.read(reply, 64 * 1024)
-            return b"HTTP request to an HTTPS server" in reply.body
+            if method == "HEAD":
+                return self._speaks_tls(ep)
+            return _is_scheme_mismatch(reply.body)
         return False
+
+    def _speaks_tls(self, ep: Endpoint) -> bool:
+        """Whether a plain-HTTP endpoint is really a TLS port (its GET /v2/ says "HTTP request to an HTTPS server")."""
+        try:
+            resp = self.session.get(ep.url + "/v2/", stream=True, timeout=self.timeout, allow_redirects=False)
+        except _CONNECTION_ERRORS:
+            return False
+        probe = Reply(resp.status_code, resp.headers, b"", ep, resp.url, resp.reason or "", resp)
+        try:
+            self.read(probe, 64 * 1024)
+        except RegistryError:
+            return False
+        return probe.status == 400 and _is_scheme_mismatch(probe.body)
 
     def _remember(self, ep: Endpoint) -> None:
         self.contacted = True
@@ -227,13 +246,20 @@ class Transport:
             causes[0] if causes else (None, "no endpoint"),
         )
         if ep is not None and cause.startswith("TLS certificate verification failed"):
-            cause += f" (put the registry's CA certificate in certs.d/{ep.host}/ca.crt)"
+            cause += f"; {self._how_to_trust(ep)}"
         return RegistryUnreachable(
             f"cannot connect to registry {self.registry}: {cause}",
             registry=self.registry,
             tried=[ep.url for ep, _ in failures],
             transient=self.contacted,
         )
+
+    def _how_to_trust(self, ep: Endpoint) -> str:
+        """The two ways to make the engine trust a registry's CA: the collection's registry module, or the
+        file it writes (Docker's certs.d layout, under the engine's config directory)."""
+        where = self.certs_dir / ep.host / "ca.crt" if self.certs_dir is not None else f"certs.d/{ep.host}/ca.crt"
+        return (f"to trust the CA that signed {ep.host}'s certificate, give it to the berth.core.registry module "
+                f"(registry: {ep.host}, ca_cert: the CA certificate), or copy it to {where} on this host")
 
     # -- one request, authorised -------------------------------------------
     def _send(
@@ -381,6 +407,14 @@ def _silence_insecure_warning(hostname: str) -> None:
         message=rf"Unverified HTTPS request is being made to host '{re.escape(hostname)}'",
         category=InsecureRequestWarning,
     )
+
+
+#: what TLS servers answer a plain HTTP request with: Go's net/http (Distribution), nginx
+_SCHEME_MISMATCH = (b"HTTP request to an HTTPS server", b"plain HTTP request was sent to HTTPS port")
+
+
+def _is_scheme_mismatch(body: bytes) -> bool:
+    return any(text in body for text in _SCHEME_MISMATCH)
 
 
 def _redact(url: str) -> str:
