@@ -10,22 +10,31 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 
+#: the parent's pid, set by LayerStore.unpack_file
+PARENT_ENV = "BERTH_LAYERS_PARENT"
+
 
 def _die_with_parent() -> None:
-    # A killed pull must not leave an extraction running into a dir fsck will remove.
-    with contextlib.suppress(OSError):
+    """A killed pull must not leave an extraction running into a dir ``system check`` removes."""
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    # the parent may have died during this interpreter's start-up, before the line above: the
+    # child was then re-parented and no signal will come
+    parent = os.environ.get(PARENT_ENV)
+    if parent and os.getppid() != int(parent):
+        sys.exit(1)
 
 
 def main(argv: list[str]) -> int:
+    _die_with_parent()
     from berth.errors import BerthError
     from berth.layers.extract import extract_layer
 
-    _die_with_parent()
     blob, dest = Path(argv[0]), Path(argv[1])
     try:
         with open(blob, "rb") as f:

@@ -14,8 +14,10 @@ fixes it so that the next pull simply works:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,4 +202,13 @@ def _remove_temp(entry: Path) -> None:
         points = [line.split()[4] for line in f]
     for point in sorted((p for p in points if p.startswith(prefix)), key=lambda p: -p.count("/")):
         umount(Path(point))
-    rmtree(entry)
+    # A dead writer's helper (a layer extraction, killed with its parent by PR_SET_PDEATHSIG) can
+    # still finish the write it was in while this runs: a directory then refills once.
+    for attempt in range(10):
+        try:
+            rmtree(entry)
+            return
+        except OSError as exc:
+            if exc.errno != errno.ENOTEMPTY or attempt == 9:
+                raise
+            time.sleep(0.05)

@@ -57,7 +57,8 @@ class LayerStore:
 
         def extract(dest: Path) -> tuple[Digest, int]:
             proc = subprocess.run(
-                [sys.executable, "-m", "berth.layers", str(blob), str(dest)], capture_output=True, text=True
+                [sys.executable, "-m", "berth.layers", str(blob), str(dest)], capture_output=True, text=True,
+                env={**os.environ, "BERTH_LAYERS_PARENT": str(os.getpid())},
             )
             try:
                 out = json.loads(proc.stdout.strip().splitlines()[-1])
