@@ -20,9 +20,18 @@ def register(sub: Any) -> None:
     sp.add_argument("cmd", nargs=argparse.REMAINDER)
     sp.set_defaults(func=cmd_exec)
 
-    sp = sub.add_parser("cp", help="copy files between a container and the host")
-    sp.add_argument("src", help="CONTAINER:PATH or a host path")
-    sp.add_argument("dst", help="CONTAINER:PATH or a host path")
+    sp = sub.add_parser(
+        "cp", help="copy files between a container and the host",
+        description="Copy files between a container (running or stopped) and the host, as `docker cp`. "
+                    "SRC or DEST may be '-': a tar archive read from stdin is unpacked into the existing "
+                    "directory DEST (plain, gzip, bzip2, xz or zstd; owners, modes and times from the archive; "
+                    "checked whole before anything is written, and no member may land outside the container), "
+                    "or a tar of SRC is written to stdout.",
+        epilog="examples:\n  berth cp web:/etc/nginx/nginx.conf .\n  berth cp ./site/. web:/usr/share/nginx/html\n"
+               "  tar -C build -c . | berth cp - web:/srv\n  berth cp web:/var/log - | tar -t",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sp.add_argument("src", metavar="SRC", help="CONTAINER:PATH, a host path, or - (a tar on stdin)")
+    sp.add_argument("dst", metavar="DEST", help="CONTAINER:PATH, a host path, or - (a tar on stdout)")
     sp.set_defaults(func=cmd_cp)
 
     sp = sub.add_parser("commit", help="create an image from a container's changes")
@@ -51,9 +60,21 @@ def cmd_exec(engine: Any, args: argparse.Namespace) -> int:
 
 def cmd_cp(engine: Any, args: argparse.Namespace) -> int:
     from berth.errors import InvalidArgument
+    from berth.runtime.cp import split_container_arg
 
-    if args.src == "-" or args.dst == "-":
-        raise InvalidArgument("cp: tar streams on stdin/stdout ('-') are not supported yet")
+    if args.src == "-" and args.dst == "-":
+        raise InvalidArgument("cp: SRC and DEST cannot both be '-'", value="-")
+    if "-" in (args.src, args.dst):
+        other = split_container_arg(args.dst if args.src == "-" else args.src)
+        if other is None:
+            raise InvalidArgument("cp: with '-' the other argument must be CONTAINER:PATH "
+                                  "(must specify at least one container source)", value=args.dst)
+        if args.src == "-":
+            engine.put_archive(other[0], other[1], sys.stdin.buffer)
+        else:
+            engine.get_archive(other[0], other[1], sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        return 0
     engine.copy(args.src, args.dst)
     return 0
 

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from berth.containers.spec import Mount
 from berth.errors import ImageNotFound, InvalidArgument
@@ -418,6 +418,37 @@ def cp(engine: Engine, src: str, dst: str) -> None:
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         raise CopyError(f"cp {src} {dst}:{where} {exc.strerror or exc}", errno=exc.errno) from None
+
+
+def put_archive(engine: Engine, ref: str, path: str, stream: BinaryIO) -> int:
+    """``docker cp - CONTAINER:DIR``: unpack the tar read from ``stream`` into the existing directory
+    ``path`` (running or stopped container). The stream is spooled to a temp file and checked whole
+    first: a hostile member (absolute name, ``..``, a link out) is refused before anything is written,
+    and every path is resolved inside the container's root. Returns the number of members."""
+    from berth.runtime import cp as files
+
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    _refuse_read_only(ctx, cid)
+    try:
+        with files.spool(stream, engine.paths.tmp) as spooled, _container_root(engine, cid) as (ctx, cid, root):
+            _refuse_read_only(ctx, cid)
+            return files.extract_archive(root, path, spooled)
+    except OSError as exc:
+        raise files.CopyError(f"cp - {ref}:{path}: {exc.strerror or exc}", errno=exc.errno) from None
+
+
+def get_archive(engine: Engine, ref: str, path: str, out: BinaryIO) -> None:
+    """``docker cp CONTAINER:PATH -``: write a tar of ``path`` to ``out`` (running or stopped container)."""
+    from berth.runtime import cp as files
+
+    try:
+        with _container_root(engine, ref) as (_ctx, _cid, root):
+            files.write_archive(root, path, out)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise files.CopyError(f"cp {ref}:{path} -: {exc.strerror or exc}", errno=exc.errno) from None
 
 
 def read_file(engine: Engine, ref: str, path: str, *, follow: bool = False, read_limit: int = 0):

@@ -194,6 +194,19 @@ class Engine:
 
         container_ops.cp(self, src, dst)
 
+    def put_archive(self, ref: str, path: str, stream: Any) -> int:
+        """``cp - CONTAINER:DIR``: unpack the tar read from the binary ``stream`` into the directory
+        ``path`` of the container (checked whole first; nothing lands outside its root)."""
+        from berth.engine import container_ops
+
+        return container_ops.put_archive(self, ref, path, stream)
+
+    def get_archive(self, ref: str, path: str, out: Any) -> None:
+        """``cp CONTAINER:PATH -``: a tar of ``path`` in the container, written to the binary ``out``."""
+        from berth.engine import container_ops
+
+        container_ops.get_archive(self, ref, path, out)
+
     def container_file(self, ref: str, path: str, *, follow: bool = False, read_limit: int = 0):
         """What is at ``path`` in the container, running or stopped (``berth.runtime.cp.FileState``, None:
         nothing); a regular file's bytes too when at most ``read_limit``. Symlinks resolve inside its root."""
