@@ -314,3 +314,14 @@ def test_plain_tar_whose_first_name_looks_like_a_magic(tar: TarBuilder, dest: Pa
     plain = tar.file("BZh91AY&SY", b"not bzip2").file("\x1f\x8bname", b"nor gzip").bytes()
     assert str(_extract(plain, dest).diff_id) == _sha(plain)
     assert (dest / "BZh91AY&SY").read_bytes() == b"not bzip2"
+
+
+
+def test_tarinfo_override_is_called_like_the_base(tar: TarBuilder) -> None:
+    """Callers may pass the archive by the base's parameter name: ``fromtarfile(tarfile=...)``."""
+    from berth.layers.extract import _TarInfo
+
+    tf = tarfile.TarFile(fileobj=io.BytesIO(tar.file("a", b"x").bytes()), mode="r")
+    tf.fileobj.seek(0)  # back before the first header, which the constructor has read
+    tf.offset = 0
+    assert _TarInfo.fromtarfile(tarfile=tf).name == "a"

@@ -46,3 +46,20 @@ def test_resolv_conf_skips_loopback_stub(tmp_path: Path) -> None:
     assert resolv_conf(host=host, upstream=upstream) == "nameserver 192.0.2.1\nsearch lan\n"
     assert "nameserver 8.8.8.8" in resolv_conf(host=host, upstream=tmp_path / "none")
     assert resolv_conf(["1.1.1.1"], host=host, upstream=upstream) == "search lan\nnameserver 1.1.1.1\n"
+
+
+def test_follow_ends_cleanly_if_the_record_stream_ends(tmp_path: Path, monkeypatch) -> None:
+    """``read_log`` is a generator: an inner iterator running out must not surface as StopIteration
+    (a RuntimeError, PEP 479). ``_records`` never ends today; a finite stand-in proves the loop."""
+    from berth.runtime import logs
+
+    path = tmp_path / "log"
+    path.write_text(LOG)
+    line = logs.LogLine("stdout", "only\n", "2024-01-01T00:00:01Z")
+
+    def finite(f, final=lambda: True):
+        yield line  # and no None: the stream just stops
+
+    monkeypatch.setattr(logs, "_records", finite)
+    states = iter([True, False])
+    assert list(read_log(path, follow=True, running=lambda: next(states, False), poll=0)) == [line]

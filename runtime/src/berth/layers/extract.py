@@ -16,10 +16,10 @@ import contextlib
 import errno
 import os
 import stat
-import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from tarfile import HeaderError, InvalidHeaderError, TarError, TarFile, TarInfo, TruncatedHeaderError
 from typing import BinaryIO, TypeVar
 
 from berth.errors import ArchiveError, BerthError, UnsafeLayer
@@ -86,7 +86,7 @@ def extract_layer(stream: BinaryIO, dest: Path) -> ExtractResult:
     return ExtractResult(Digest.from_hasher(reader.hasher), extractor.size, extractor.entries)
 
 
-class _TarInfo(tarfile.TarInfo):
+class _TarInfo(TarInfo):
     """Remembers why tarfile stopped reading headers.
 
     In the middle of an archive tarfile treats a bad or truncated header as
@@ -95,17 +95,17 @@ class _TarInfo(tarfile.TarInfo):
     """
 
     @classmethod
-    def fromtarfile(cls, tf: tarfile.TarFile) -> tarfile.TarInfo:
+    def fromtarfile(cls, tarfile: TarFile) -> TarInfo:  # the parameter keeps the name of the one it overrides
         try:
-            return super().fromtarfile(tf)
-        except tarfile.HeaderError as e:
-            tf.berth_stop = e  # type: ignore[attr-defined]
+            return super().fromtarfile(tarfile)
+        except HeaderError as e:
+            tarfile.berth_stop = e  # type: ignore[attr-defined]
             raise
 
 
-def _open_tar(reader: HashingReader, kind: str) -> tarfile.TarFile | None:
+def _open_tar(reader: HashingReader, kind: str) -> TarFile | None:
     try:
-        return tarfile.open(
+        return TarFile.open(
             fileobj=reader,  # type: ignore[arg-type]
             mode="r|",
             bufsize=_STREAM_BUFSIZE,
@@ -113,13 +113,13 @@ def _open_tar(reader: HashingReader, kind: str) -> tarfile.TarFile | None:
             encoding="utf-8",
             errors="surrogateescape",
         )
-    except tarfile.TarError as e:
+    except TarError as e:
         if reader.total == 0:
             return None
         raise ArchiveError(f"{kind} layer stream is not a tar archive: {e}", kind=kind) from None
 
 
-def _ns(member: tarfile.TarInfo) -> int | None:
+def _ns(member: TarInfo) -> int | None:
     try:
         return int(member.mtime * 1_000_000_000)
     except (OverflowError, ValueError, TypeError):
@@ -141,19 +141,19 @@ class _Extractor:
         with tf:
             last = self._members(tf)
         stop = getattr(tf, "berth_stop", None)
-        if isinstance(stop, (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError)):
+        if isinstance(stop, (InvalidHeaderError, TruncatedHeaderError)):
             raise ArchiveError(f"corrupt or truncated layer tar after member {last!r}: {stop}", member=last)
         try:
             self._apply_dir_times()
         except OSError as e:
             raise ArchiveError(f"cannot set directory times: {e.strerror or e}", errno=e.errno) from None
 
-    def _members(self, tf: tarfile.TarFile) -> str:
+    def _members(self, tf: TarFile) -> str:
         last = "<start of archive>"
         while True:
             try:
                 member = tf.next()
-            except tarfile.TarError as e:
+            except TarError as e:
                 raise ArchiveError(f"corrupt layer tar after member {last!r}: {e}", member=last) from None
             if member is None:
                 return last
@@ -163,13 +163,13 @@ class _Extractor:
             self.tree.trim()
             last = member.name
 
-    def _guarded(self, tf: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    def _guarded(self, tf: TarFile, member: TarInfo) -> None:
         name = member.name
         try:
             self._member(tf, member)
         except BerthError:
             raise
-        except tarfile.TarError as e:
+        except TarError as e:
             raise ArchiveError(f"layer member {name!r}: truncated or corrupt data: {e}", member=name) from None
         except ValueError as e:  # embedded NUL byte in a name or link target
             raise UnsafeLayer(f"layer member {name!r}: invalid name: {e}", member=name) from None
@@ -180,7 +180,7 @@ class _Extractor:
                 f"layer member {name!r}: cannot extract: {e.strerror or e}", member=name, errno=e.errno
             ) from None
 
-    def _member(self, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+    def _member(self, tf: TarFile, m: TarInfo) -> None:
         if len(m.name) > _MAX_NAME:
             raise ArchiveError(f"layer member {m.name[:64]!r}...: name longer than {_MAX_NAME}", member=m.name)
         parts = clean_name(m.name)
@@ -216,7 +216,7 @@ class _Extractor:
 
     # -- whiteouts -----------------------------------------------------------
 
-    def _whiteout(self, m: tarfile.TarInfo, parts: tuple[str, ...]) -> None:
+    def _whiteout(self, m: TarInfo, parts: tuple[str, ...]) -> None:
         base = parts[-1]
         if base.startswith(WHITEOUT_META_PREFIX):
             # Only the opaque marker means something to overlay; AUFS
@@ -248,7 +248,7 @@ class _Extractor:
             self.tree.remove(parent, parts, keep_dir=False)
             return make()
 
-    def _dir(self, parent: int, parts: tuple[str, ...], m: tarfile.TarInfo) -> None:
+    def _dir(self, parent: int, parts: tuple[str, ...], m: TarInfo) -> None:
         name = parts[-1]
         try:
             os.mkdir(name, 0o700, dir_fd=parent)
@@ -262,12 +262,12 @@ class _Extractor:
             os.close(fd)
         self._dir_times.append((parts, _ns(m)))
 
-    def _dir_meta(self, fd: int, m: tarfile.TarInfo) -> None:
+    def _dir_meta(self, fd: int, m: TarInfo) -> None:
         os.fchown(fd, m.uid, m.gid)
         os.fchmod(fd, m.mode & 0o7777)
         self._xattrs(fd, m)
 
-    def _file(self, tf: tarfile.TarFile, parent: int, parts: tuple[str, ...], m: tarfile.TarInfo) -> None:
+    def _file(self, tf: TarFile, parent: int, parts: tuple[str, ...], m: TarInfo) -> None:
         name = parts[-1]
         fd = self._create(parent, parts, lambda: os.open(name, _NEW_FILE, 0o600, dir_fd=parent))
         try:
@@ -287,7 +287,7 @@ class _Extractor:
             os.close(fd)
         self.size += m.size
 
-    def _symlink(self, parent: int, parts: tuple[str, ...], m: tarfile.TarInfo) -> None:
+    def _symlink(self, parent: int, parts: tuple[str, ...], m: TarInfo) -> None:
         # The target is stored as is: it is resolved at run time, inside the
         # container's rootfs, never by us.
         name = parts[-1]
@@ -296,7 +296,7 @@ class _Extractor:
         self._xattrs(self.tree.path(parts), m)
         self._utime(parent, name, m)
 
-    def _hardlink(self, parts: tuple[str, ...], m: tarfile.TarInfo) -> None:
+    def _hardlink(self, parts: tuple[str, ...], m: TarInfo) -> None:
         target = clean_name(m.linkname)
         if not target:
             raise UnsafeLayer(
@@ -321,7 +321,7 @@ class _Extractor:
         # its metadata; touching it again (chown) could clear setuid bits.
         os.link(target[-1], parts[-1], src_dir_fd=target_parent, dst_dir_fd=parent, follow_symlinks=False)
 
-    def _node(self, parent: int, parts: tuple[str, ...], m: tarfile.TarInfo) -> None:
+    def _node(self, parent: int, parts: tuple[str, ...], m: TarInfo) -> None:
         name = parts[-1]
         if m.isfifo():
             kind, dev = stat.S_IFIFO, 0
@@ -337,7 +337,7 @@ class _Extractor:
 
     # -- metadata ------------------------------------------------------------
 
-    def _xattrs(self, target: int | str, m: tarfile.TarInfo) -> None:
+    def _xattrs(self, target: int | str, m: TarInfo) -> None:
         for key, value in m.pax_headers.items():
             if not key.startswith(_XATTR_PAX):
                 continue
@@ -357,7 +357,7 @@ class _Extractor:
                 if e.errno not in _IGNORED_XATTR_ERRNOS:
                     raise
 
-    def _utime(self, parent: int, name: str, m: tarfile.TarInfo) -> None:
+    def _utime(self, parent: int, name: str, m: TarInfo) -> None:
         _set_times(name, _ns(m), dir_fd=parent, follow_symlinks=False)
 
     def _apply_dir_times(self) -> None:

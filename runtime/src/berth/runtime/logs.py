@@ -104,11 +104,11 @@ def read_log(path: Path, *, follow: bool = False, tail: int | None = None, since
             return
         drained_after_exit = False
         while True:
-            rec = next(gen)
-            if rec is not None:
+            for rec in gen:  # up to EOF (``_records`` yields None there, and never ends)
+                if rec is None:
+                    break
                 if _in_window(rec, since, until):
                     yield rec
-                continue
             if drained_after_exit:
                 return
             if not running():

@@ -12,7 +12,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 
@@ -24,16 +24,14 @@ class VolumeLocks:
     def path(self, name: str) -> Path:
         return self.directory / f"{name}.lock"
 
-    @contextmanager
-    def hold(self, name: str) -> Iterator[None]:
-        with self._acquire(name, blocking=True):
-            yield
+    def hold(self, name: str) -> AbstractContextManager[bool]:
+        """Hold ``name``, waiting for other holders (the context's value is always True)."""
+        return self._acquire(name, blocking=True)
 
-    @contextmanager
-    def try_hold(self, name: str) -> Iterator[bool]:
-        """Yield False at once, without waiting, if another holder has ``name``."""
-        with self._acquire(name, blocking=False) as got:
-            yield got
+    def try_hold(self, name: str) -> AbstractContextManager[bool]:
+        """Hold ``name`` if nobody else does; the context's value is False at once, without
+        waiting, when another holder has it."""
+        return self._acquire(name, blocking=False)
 
     @contextmanager
     def _acquire(self, name: str, *, blocking: bool) -> Iterator[bool]:
@@ -51,7 +49,10 @@ class VolumeLocks:
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                got = True
             except BlockingIOError:
+                got = False
+            if not got:  # yielded outside the handler: the caller's errors are not "during" it
                 yield False
                 return
             self._held[key] = [fd, 1]
