@@ -78,9 +78,11 @@ def test_compose_playbook_up_idempotent_check_down(host: Host, tmp_path: Path) -
     (app / "app.py").write_text(source.replace("hello, Flask", f"hello, Flask {token}"))
     proxy_port, flask_port = free_port(), free_port()
     project = tmp_path / "compose"
-    args = {"compose_project": PROJECT, "compose_dir": str(project), "compose_flask_app_dir": str(app),
-            "compose_nginx_image": "local/nginx:latest", "compose_flask_image": "local/flask-web:latest",
-            "compose_proxy_port": proxy_port, "compose_flask_port": flask_port}
+    # the project's settings in the inventory (they must win over the playbook's defaults), the ports as -e
+    with host.inventory.open("a") as inv:
+        inv.write(f"[all:vars]\ncompose_project={PROJECT}\ncompose_dir={project}\ncompose_flask_app_dir={app}\n"
+                  "compose_nginx_image=local/nginx:latest\ncompose_flask_image=local/flask-web:latest\n")
+    args = {"compose_proxy_port": proxy_port, "compose_flask_port": flask_port}
     play = lambda **kw: host.play(str(PLAYBOOK), **{**args, **kw})  # noqa: E731
 
     # up: network, conf.d, both containers; the playbook itself waits for the answer through the proxy
