@@ -8,10 +8,17 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    sp = sub.add_parser("exec", help="run a command in a running container")
+    sp = sub.add_parser(
+        "exec", help="run a command in a running container",
+        description="Run a command in a running container, as `docker exec`. With -it the terminal is raw and "
+                    "relayed until the command exits (berth exits with its code); ctrl-p ctrl-q (or "
+                    "--detach-keys) detach and leave it running. -d runs it in the background (with -t it "
+                    "gets a terminal of its own); its output is discarded.")
     sp.add_argument("-d", "--detach", action="store_true", help="run the command in the background")
     sp.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
-    sp.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY (foreground only)")
+    sp.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    sp.add_argument("--detach-keys", metavar="KEYS",
+                    help="key sequence that detaches from -it (default ctrl-p,ctrl-q)")
     sp.add_argument("-u", "--user", help="user name or uid[:group|gid] (default: the container's)")
     sp.add_argument("-w", "--workdir", help="working directory inside the container (absolute)")
     sp.add_argument("-e", "--env", action="append", default=[], help="set an environment variable (KEY=VALUE)")
@@ -46,14 +53,18 @@ def register(sub: Any) -> None:
 
 
 def cmd_exec(engine: Any, args: argparse.Namespace) -> int:
-    from berth.errors import InvalidArgument
+    from berth.errors import BerthError, InvalidArgument
+    from berth.runtime.attach import parse_detach_keys
 
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         raise InvalidArgument("exec: requires a container and a command")
+    keys = parse_detach_keys(args.detach_keys) if args.detach_keys is not None else None
+    if args.tty and args.interactive and not args.detach and not sys.stdin.isatty():
+        raise BerthError("the input device is not a TTY", flag="-t")  # Docker's check
     code, _, _ = engine.exec_container(args.container, cmd, user=args.user, workdir=args.workdir, env=args.env,
                                        detach=args.detach, interactive=args.interactive, tty=args.tty,
-                                       privileged=args.privileged, capture=False)
+                                       privileged=args.privileged, capture=False, detach_keys=keys)
     sys.stdout.flush()
     return code
 

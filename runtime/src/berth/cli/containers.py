@@ -25,8 +25,31 @@ def register(sub: Any) -> None:
         sp.set_defaults(func=func)
         return sp
 
-    sp = add("start", cmd_start, "start stopped containers")
+    sp = sub.add_parser(
+        "start", help="start stopped containers",
+        description="Start one or more stopped containers. With -a (or -i) the container's output is "
+                    "relayed until it exits, and berth exits with its exit code (one container only).")
+    sp.set_defaults(func=cmd_start)
+    sp.add_argument("-a", "--attach", action="store_true",
+                    help="attach stdout/stderr and forward signals (without a terminal)")
+    sp.add_argument("-i", "--interactive", action="store_true", help="attach stdin too (implies -a)")
+    sp.add_argument("--detach-keys", metavar="KEYS",
+                    help="key sequence that detaches and leaves the container running (default ctrl-p,ctrl-q)")
     sp.add_argument("containers", nargs="+")
+    sp = sub.add_parser(
+        "attach", help="attach to a running container's input and output",
+        description="Attach the terminal's stdin, stdout and stderr to a running container (conmon's attach "
+                    "socket; output from now on). With a terminal (-t container) ctrl-p ctrl-q (or "
+                    "--detach-keys) detach and leave it running; without one, signals berth receives "
+                    "(SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are forwarded to the container "
+                    "unless --sig-proxy=false. Exits with the container's exit code when it stops.")
+    sp.set_defaults(func=cmd_attach)
+    sp.add_argument("--no-stdin", action="store_true", help="do not attach stdin")
+    sp.add_argument("--sig-proxy", nargs="?", const="true", default="true", metavar="BOOL",
+                    help="forward signals to the container, without a terminal (default true; --sig-proxy=false)")
+    sp.add_argument("--detach-keys", metavar="KEYS",
+                    help="key sequence that detaches (default ctrl-p,ctrl-q; e.g. ctrl-a,x)")
+    sp.add_argument("container")
     for name, func, help_ in (("stop", cmd_stop, "stop running containers (stop signal, then SIGKILL)"),
                               ("restart", cmd_restart, "restart containers")):
         sp = add(name, func, help_)
@@ -105,33 +128,45 @@ def cmd_create(engine: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_run(engine: Any, args: argparse.Namespace) -> int:
+    from berth.cli.run_options import attach_options
+
+    keys, sig_proxy = attach_options(args)  # bad values: an error before anything is created
     if args.tty and args.interactive and not args.detach and not sys.stdin.isatty():
         # Docker's check, before anything is created: a raw terminal needs a terminal to read from
         raise BerthError("the input device is not a TTY", flag="-t")
     cid = _create(engine, args)
     if not args.detach and (args.interactive or args.tty):
-        return _run_attached(engine, cid, args)
-    engine.start(cid)
+        return _start_attached(engine, cid, stdin=args.interactive, tty=args.tty, detach_keys=keys,
+                               sig_proxy=sig_proxy, removed=args.auto_remove)
     if args.detach:
+        engine.start(cid)
         print(cid)
         return 0
-    # Foreground: stream the output until the container exits, then exit with its code.
-    for line in engine.logs(cid, follow=True):
-        stream = sys.stdout if line.stream == "stdout" else sys.stderr
-        stream.write(line.line)
-        stream.flush()
-    return engine.wait(cid, condition="removed" if args.auto_remove else "not-running")
+    from berth.runtime.attach import proxy_signals
+
+    # Foreground: stream the output until the container exits, then exit with its code; signals
+    # berth gets go to the container meanwhile (--sig-proxy).
+    with proxy_signals(lambda sig: engine.kill(cid, sig), sig_proxy):
+        engine.start(cid)
+        for line in engine.logs(cid, follow=True):
+            stream = sys.stdout if line.stream == "stdout" else sys.stderr
+            stream.write(line.line)
+            stream.flush()
+        return engine.wait(cid, condition="removed" if args.auto_remove else "not-running")
 
 
-def _run_attached(engine: Any, cid: str, args: argparse.Namespace) -> int:
-    """``run -i`` / ``run -t`` in the foreground: attach to conmon between create and start, relay the
-    caller's stdio (raw terminal with ``-it``), then exit with the container's code."""
+def _start_attached(engine: Any, cid: str, *, stdin: bool, tty: bool, detach_keys: bytes, sig_proxy: bool,
+                    removed: bool = False) -> int:
+    """``run -i/-t``, ``start -a [-i]``: connect to conmon's attach socket between ``runtime create`` and
+    ``runtime start`` (no output is lost), relay the caller's stdio (raw terminal with a tty and stdin),
+    then exit with the container's code; 0 after the detach keys (it keeps running). Without a terminal
+    the signals berth gets are forwarded (``sig_proxy``)."""
     from berth.engine.container_ops import runtime_context
     from berth.runtime import attach
 
     bundle = runtime_context(engine).bundle(cid)
     size = None
-    if args.tty:
+    if tty:
         size = attach.window_size(sys.stdout.fileno()) or attach.window_size(sys.stdin.fileno())
     socks: list = []
 
@@ -147,21 +182,93 @@ def _run_attached(engine: Any, cid: str, args: argparse.Namespace) -> int:
 
     sys.stdout.flush()
     sys.stderr.flush()
+    with attach.proxy_signals(lambda sig: engine.kill(cid, sig), sig_proxy and not tty):
+        try:
+            engine.start(cid, on_created=on_created)
+        except BaseException:
+            for s in socks:
+                s.close()
+            raise
+        if not socks:  # it was running already (`start -a` of a running container): attach to it
+            socks.append(_connect_running(engine, cid))
+        with socks[0] as sock:
+            detached = attach.attach_streams(sock, bundle, stdin=stdin, tty=tty, detach_keys=detach_keys)
+        if detached:
+            return 0  # ctrl-p ctrl-q: the container keeps running
+        return engine.wait(cid, condition="removed" if removed else "not-running")
+
+
+def _connect_running(engine: Any, cid: str) -> Any:
+    """conmon's attach socket of a running container; ``ContainerNotRunning`` if it has none (anymore)."""
+    from berth.engine.container_ops import runtime_context
+    from berth.runtime import attach
+    from berth.runtime.errors import ContainerNotRunning
+
     try:
-        engine.start(cid, on_created=on_created)
-    except BaseException:
-        for s in socks:
-            s.close()
-        raise
-    with socks[0] as sock:
-        detached = attach.attach_streams(sock, bundle, stdin=args.interactive, tty=args.tty)
-    if detached:
-        return 0  # ctrl-p ctrl-q: the container keeps running
-    return engine.wait(cid, condition="removed" if args.auto_remove else "not-running")
+        return attach.connect(runtime_context(engine).bundle(cid))
+    except OSError:
+        raise ContainerNotRunning(f"You cannot attach to a stopped container {cid}, start it first",
+                                  container=cid) from None
 
 
 def cmd_start(engine: Any, args: argparse.Namespace) -> int:
-    return each(args.containers, engine.start)
+    if not (args.attach or args.interactive):
+        if args.detach_keys is not None:
+            from berth.runtime.attach import parse_detach_keys
+
+            parse_detach_keys(args.detach_keys)
+        return each(args.containers, engine.start)
+    from berth.errors import InvalidArgument
+    from berth.runtime.attach import DETACH_KEYS, parse_detach_keys
+
+    if len(args.containers) > 1:
+        raise InvalidArgument("you cannot start and attach multiple containers at once", value=args.containers)
+    keys = parse_detach_keys(args.detach_keys) if args.detach_keys is not None else DETACH_KEYS
+    info = engine.inspect_container(args.containers[0])
+    cfg = info["Config"]
+    stdin = bool(args.interactive and cfg.get("OpenStdin"))
+    if stdin and cfg.get("Tty") and not sys.stdin.isatty():
+        raise BerthError("the input device is not a TTY", flag="-i")
+    return _start_attached(engine, info["Id"], stdin=stdin, tty=bool(cfg.get("Tty")), detach_keys=keys,
+                           sig_proxy=True, removed=bool(info["HostConfig"].get("AutoRemove")))
+
+
+def cmd_attach(engine: Any, args: argparse.Namespace) -> int:
+    """``docker attach``: relay until the container stops (its exit code) or the detach keys ("read escape
+    sequence", 1, as Docker)."""
+    from berth.cli.run_options import parse_bool
+    from berth.runtime import attach
+    from berth.runtime.errors import ContainerNotRunning
+
+    keys = attach.parse_detach_keys(args.detach_keys) if args.detach_keys is not None else attach.DETACH_KEYS
+    sig_proxy = parse_bool(args.sig_proxy, "--sig-proxy")
+    info = engine.inspect_container(args.container)
+    cid, cfg, state = info["Id"], info["Config"], info["State"]
+    if state.get("Paused"):
+        raise ContainerNotRunning("You cannot attach to a paused container, unpause it first", container=cid)
+    if state.get("Restarting"):
+        raise ContainerNotRunning("You cannot attach to a restarting container, wait until it is running",
+                                  container=cid)
+    if not state.get("Running"):
+        raise ContainerNotRunning("You cannot attach to a stopped container, start it first", container=cid)
+    tty = bool(cfg.get("Tty"))
+    if tty and not args.no_stdin and not sys.stdin.isatty():
+        raise BerthError("the input device is not a TTY", flag="attach")
+    stdin = bool(cfg.get("OpenStdin")) and not args.no_stdin
+    from berth.engine.container_ops import runtime_context
+
+    bundle = runtime_context(engine).bundle(cid)
+    with attach.proxy_signals(lambda sig: engine.kill(cid, sig), sig_proxy and not tty):
+        with _connect_running(engine, cid) as sock:
+            if tty:
+                size = attach.window_size(sys.stdout.fileno()) or attach.window_size(sys.stdin.fileno())
+                if size:
+                    attach.resize(bundle, *size)
+            detached = attach.attach_streams(sock, bundle, stdin=stdin, tty=tty, detach_keys=keys)
+        if detached:
+            print("read escape sequence", file=sys.stderr)
+            return 1
+        return engine.wait(cid, condition="removed" if info["HostConfig"].get("AutoRemove") else "not-running")
 
 
 def cmd_stop(engine: Any, args: argparse.Namespace) -> int:

@@ -53,6 +53,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add("--stop-signal", help="signal to stop the container (default: the image's, else SIGTERM)")
     add("--stop-timeout", help="seconds to wait for stop before killing the container")
     add("--init", action="store_true", help="run an init inside the container that reaps processes")
+    add("--detach-keys", metavar="KEYS",
+        help="key sequence that detaches from -it and leaves the container running (default ctrl-p,ctrl-q)")
+    add("--sig-proxy", nargs="?", const="true", default="true", metavar="BOOL",
+        help="forward signals berth receives to the container, without -t (default true; --sig-proxy=false)")
     add("-p", "--publish", metavar="[IP:][HOST:]CTR[/PROTO]", help="publish a container port", **many)
     add("-P", "--publish-all", action="store_true", help="publish all exposed ports to random ports")
     add("--network", "--net", default="bridge", help="bridge | host | none | a user network")
@@ -108,6 +112,26 @@ def spec_from_args(args: argparse.Namespace) -> ContainerSpec:
         ip=p.parse_ip(args.ip, "--ip", version=4) if args.ip else None,
         network_aliases=tuple(dict.fromkeys(args.network_alias)),
     )
+
+
+def parse_bool(value: str, flag: str) -> bool:
+    """A Go boolean flag value (``--sig-proxy=false``): 1 0 t f true false, any case."""
+    from berth.containers.parse import invalid
+
+    text = value.strip().lower()
+    if text in ("1", "t", "true"):
+        return True
+    if text in ("0", "f", "false"):
+        return False
+    raise invalid(flag, value, "expected true or false")
+
+
+def attach_options(args: argparse.Namespace) -> tuple[bytes, bool]:
+    """``--detach-keys`` (as bytes; Docker's ctrl-p ctrl-q when not given) and ``--sig-proxy``."""
+    from berth.runtime.attach import DETACH_KEYS, parse_detach_keys
+
+    keys = parse_detach_keys(args.detach_keys) if args.detach_keys is not None else DETACH_KEYS
+    return keys, parse_bool(args.sig_proxy, "--sig-proxy")
 
 
 def _image(image: str) -> str:

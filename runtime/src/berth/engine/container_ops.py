@@ -353,15 +353,17 @@ def parse_since(value: str | float | None, now: float | None = None) -> float | 
 # -- exec / cp / commit ---------------------------------------------------------------
 def exec_(engine: Engine, ref: str, cmd: Sequence[str], *, user: str | None = None, workdir: str | None = None,
           env: Sequence[str] = (), detach: bool = False, interactive: bool = False, tty: bool = False,
-          privileged: bool = False, capture: bool = True, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
+          privileged: bool = False, capture: bool = True, stdin: bytes | None = None,
+          detach_keys: bytes | None = None) -> tuple[int, bytes, bytes]:
     """``docker exec``: (exit code, stdout, stderr). ``capture=False`` streams through the caller's stdio
-    (the CLI); ``detach`` returns (0, b"", b"") once the process runs."""
+    (the CLI; with ``tty``, ``detach_keys`` leave it running: then 0); ``detach`` returns (0, b"", b"")
+    once the process runs (with ``tty`` too: it gets a terminal of its own)."""
     from berth.runtime.exec import ExecOptions, run_exec
 
     ctx = runtime_context(engine)
     cid = ctx.containers.lookup(ref)
     opts = ExecOptions(tuple(cmd), user=user, workdir=workdir, env=tuple(env), detach=detach,
-                       interactive=interactive, tty=tty, privileged=privileged)
+                       interactive=interactive, tty=tty, privileged=privileged, detach_keys=detach_keys)
     res = run_exec(ctx, cid, opts, capture=capture, stdin=stdin)
     return res.exit_code, res.stdout, res.stderr
 

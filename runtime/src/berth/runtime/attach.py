@@ -14,7 +14,14 @@ size before the process starts is set synchronously on the pty slave itself, whi
 (still waiting) init holds as its fd 0.
 
 Detach keys: Docker's ctrl-p ctrl-q leave the container running (with ``-t`` only, as in moby, so
-binary data through ``-i`` is never mistaken for them).
+binary data through ``-i`` is never mistaken for them); ``--detach-keys`` takes Docker's notation
+(``parse_detach_keys``). conmon runs with ``--leave-stdin-open`` unless the container's stdin is
+``StdinOnce`` without a terminal (a foreground ``run -i``), so after a detach the next ``attach``
+can type into it again.
+
+``attach`` to a running container connects to the same socket (conmon serves several clients; one
+sees the output from the moment it connects, as ``docker attach``). Without a terminal, signals the
+CLI gets are forwarded to the container (``--sig-proxy``, ``proxy_signals``).
 """
 
 from __future__ import annotations
@@ -38,10 +45,54 @@ from pathlib import Path
 
 STDOUT, STDERR = 2, 3
 DETACH_KEYS = b"\x10\x11"  # ctrl-p ctrl-q
+#: what ``--sig-proxy`` forwards (Docker forwards every signal but SIGCHLD, SIGPIPE, SIGURG, SIGWINCH;
+#: these are the ones a terminal user or a supervisor sends)
+PROXIED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 _BUF = 65536
 #: conmon reads the attach socket into a 32 KiB buffer, and a SEQPACKET read truncates a longer
 #: packet (the rest is lost): send stdin in packets no larger than this
 _IN_PACKET = 8192
+
+
+def parse_detach_keys(text: str, flag: str = "--detach-keys") -> bytes:
+    """Docker's notation: comma-separated keys, each a single character or ``ctrl-<x>`` with x one of
+    ``a``-``z``, ``@``, ``[``, ``\\``, ``]``, ``^``, ``_`` (``ctrl-p,ctrl-q`` is the default)."""
+    from berth.containers.values import invalid
+
+    if not text.strip():
+        raise invalid(flag, text, "expected keys such as ctrl-p,ctrl-q")
+    out = bytearray()
+    for key in text.split(","):
+        low = key.lower()
+        if len(key) == 1 and key.isascii():
+            out.append(ord(key))
+        elif low.startswith("ctrl-") and len(low) == 6 and low[5] in "abcdefghijklmnopqrstuvwxyz@[\\]^_":
+            out.append(ord(low[5].upper()) & 0x1F)  # ctrl-a = 1 ... ctrl-z = 26, ctrl-@ = 0, ctrl-_ = 31
+        else:
+            raise invalid(flag, text, f"unknown key {key!r}: use a character or ctrl-<value> with <value> "
+                                      f"one of a-z, @, [, \\, ], ^, _")
+    return bytes(out)
+
+
+@contextlib.contextmanager
+def proxy_signals(send: Callable[[int], None], enabled: bool = True) -> Iterator[None]:
+    """``--sig-proxy``: while the block runs, forward ``PROXIED_SIGNALS`` the process receives to
+    ``send(signum)`` (a failure to deliver is ignored: the container may have just exited) instead of
+    acting on them. Main thread only (elsewhere, and when not ``enabled``, a no-op)."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(Exception):
+            send(signum)
+
+    old = {sig: signal.signal(sig, forward) for sig in PROXIED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def connect(bundle: Path) -> socket.socket:

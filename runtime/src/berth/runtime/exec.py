@@ -11,12 +11,20 @@ the user's passwd entry when the environment does not carry one.
 
 Standard streams are captured (``capture=True``) or inherited from the
 caller (the CLI). Without a terminal the stdin of the process is
-``/dev/null`` unless ``interactive``. A pseudo-terminal (``-t``, foreground
-only) is runc's own: without ``--console-socket`` a foreground ``runc exec``
-with ``process.terminal`` allocates the pty in the container, receives its
-master, relays it to runc's stdio, puts the caller's terminal in raw mode
-(restored on exit) and forwards SIGWINCH, which is what ``docker exec -it``
-does. ``-d -t`` would need a console socket: refused.
+``/dev/null`` unless ``interactive``; ``runc exec`` runs it (``--detach`` for
+``-d``, its output then goes nowhere, as Docker's).
+
+A pseudo-terminal for the CLI (``-t``, and ``-d -t``) is an exec session of
+conmon (``conmon --exec``, as podman's): conmon holds the pty master, so the
+process outlives the CLI. In the foreground the CLI attaches to the session's
+socket before the process starts (``_OCI_ATTACHPIPE`` / ``_OCI_STARTPIPE``), relays
+it with the local terminal raw and window size changes forwarded (``runtime.attach``),
+and ``--detach-keys`` (ctrl-p ctrl-q) leave it running, as ``docker exec -it``
+does; the exit code comes back on conmon's sync pipe. With ``-d -t`` nobody
+attaches and its output is dropped. Sessions live in ``<bundle>/exec/<id>/``;
+finished ones are swept at the next exec and go with the container. The API's
+``tty=True`` with captured output keeps runc's own terminal handling (a private
+pty relayed by ``_run_in_pty``).
 
 Exit codes: the process's own (128+N when killed by signal N, as runc
 reports it); a process that could not start raises ``ExecFailed`` with
@@ -49,6 +57,7 @@ class ExecOptions:
     interactive: bool = False  # keep stdin open (inherited, or the bytes given to run_exec)
     tty: bool = False
     privileged: bool = False
+    detach_keys: bytes | None = None  # None: Docker's ctrl-p ctrl-q (with -it only)
 
 
 @dataclass
@@ -155,11 +164,12 @@ def _init_process(ctx: RuntimeContext, cid: str) -> dict[str, Any]:
 def run_exec(ctx: RuntimeContext, cid: str, opts: ExecOptions, *, capture: bool = True,
              stdin: bytes | None = None) -> ExecResult:
     """Run the exec and wait for it (or, ``detach``, only for its start)."""
-    if opts.tty and opts.detach:
-        raise InvalidArgument("exec: -d with -t (a detached pseudo-TTY) is not supported; "
-                              "use -d without -t", container=cid)
     running_pid(ctx, cid)
     process = build_process(ctx, cid, opts)
+    if opts.tty and (opts.detach or not capture):
+        if stdin is not None:
+            raise InvalidArgument("exec: input bytes with a terminal need capture=True", container=cid)
+        return run_session(ctx, cid, process, opts)
     bundle = ctx.bundle(cid)
     fd, spec_path = tempfile.mkstemp(prefix=f"exec-{os.getpid()}-", suffix=".json", dir=bundle)
     pidfile = Path(spec_path).with_suffix(".pid")
@@ -280,7 +290,7 @@ def _read_pid(pidfile: Path) -> int:
 def _raise_start_failure(stderr: bytes, cid: str, returncode: int | None = None) -> None:
     from berth.runtime.driver import last_error
 
-    msg = last_error(stderr.decode("utf-8", "replace")) or f"exit status {returncode}"
+    msg = last_error(stderr.decode("utf-8", "replace")).replace('\\"', '"') or f"exit status {returncode}"
     low = msg.lower()
     if "executable file not found" in low or "no such file" in low:
         code = 127
@@ -291,3 +301,150 @@ def _raise_start_failure(stderr: bytes, cid: str, returncode: int | None = None)
     if "is not running" in low or "container not running" in low or "does not exist" in low:
         raise ContainerNotRunning(f"container {cid} is not running", container=cid)
     raise ExecFailed(f"OCI runtime exec failed: {msg}", code, container=cid)
+
+
+# -- exec sessions of conmon (``-t`` from the CLI, ``-d -t``) ---------------------------------------
+class _SyncReader:
+    """conmon's JSON lines (``{"data": N, "message": "..."}``) on a pipe, one at a time."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.buf = fd, b""
+
+    def read(self, timeout: float | None) -> tuple[int, str] | None:
+        """The next message, None at EOF (conmon gone) or after ``timeout`` seconds."""
+        import select
+
+        while b"\n" not in self.buf:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if not ready:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            return -1, line.decode(errors="replace")
+        return int(msg.get("data", -1)), str(msg.get("message", "")).strip()
+
+
+def sessions_dir(ctx: RuntimeContext, cid: str) -> Path:
+    return ctx.bundle(cid) / "exec"
+
+
+def sweep_sessions(ctx: RuntimeContext, cid: str) -> None:
+    """Remove the directories of exec sessions whose conmon has gone."""
+    import shutil
+
+    from berth.runtime.liveness import start_time
+
+    base = sessions_dir(ctx, cid)
+    if not base.is_dir():
+        return
+    for d in base.iterdir():
+        try:
+            pid = int((d / "conmon.pid").read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid and start_time(pid):
+            continue  # still running (or its conmon is: the process may have been detached from)
+        if not pid and _younger_than(d, 60.0):
+            continue  # being set up right now by another exec
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _younger_than(path: Path, seconds: float) -> bool:
+    import time
+
+    try:
+        return time.time() - path.stat().st_mtime < seconds
+    except OSError:
+        return False
+
+
+def run_session(ctx: RuntimeContext, cid: str, process: dict[str, Any], opts: ExecOptions) -> ExecResult:
+    """``exec -t`` (attached to the caller's stdio) or ``exec -d -t`` through ``conmon --exec``."""
+    import secrets
+
+    from berth.fsutil import rmtree
+    from berth.runtime.monitor import SYNC_TIMEOUT, find_conmon
+
+    sweep_sessions(ctx, cid)
+    sid = secrets.token_hex(16)
+    sdir = sessions_dir(ctx, cid) / sid
+    sdir.mkdir(parents=True)
+    (sdir / "process.json").write_text(json.dumps(process))
+    attached = not opts.detach
+    interactive = opts.interactive and attached
+    args = [find_conmon(), "--api-version", "1", "-c", cid, "-u", sid, "-n", cid[:12], "-r", ctx.driver.path,
+            "-b", str(sdir), "-p", str(sdir / "pid"), "-P", str(sdir / "conmon.pid"), "--exit-dir", str(sdir),
+            "--socket-dir-path", str(ctx.socket_dir), "--full-attach", "-l", "none", "--log-size-max", "-1",
+            "--exec", "--exec-process-spec", str(sdir / "process.json"), "-t",
+            *(["-i", "--leave-stdin-open"] if interactive else []), *(["--exec-attach"] if attached else [])]
+    for arg in ctx.driver.global_args():
+        args += ["--runtime-arg", arg]
+    pipes = [os.pipe() for _ in range(3)]  # sync (conmon -> us), start (us -> conmon), attach (conmon -> us)
+    (sync_r, sync_w), (start_r, start_w), (attach_r, attach_w) = pipes
+    ours, theirs = {sync_r, start_w, attach_r}, {sync_w, start_r, attach_w}
+    env = {**os.environ, "_OCI_SYNCPIPE": str(sync_w), "_OCI_STARTPIPE": str(start_r)}
+    if attached:
+        env["_OCI_ATTACHPIPE"] = str(attach_w)
+    sock = None
+    try:
+        try:
+            proc = subprocess.Popen(args, pass_fds=tuple(theirs), env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        os.write(start_w, b"0")  # conmon's first wait (cgroup placement, not used here): go on
+        proc.wait()  # its first process exits once the monitor is forked off
+        sync = _SyncReader(sync_r)
+        if attached:
+            ready = _SyncReader(attach_r).read(SYNC_TIMEOUT)
+            if ready is None:
+                raise ExecFailed(f"OCI runtime exec failed: conmon did not set up the exec session "
+                                 f"({_conmon_error(sync)})", 125, container=cid)
+            from berth.runtime.attach import connect
+
+            sock = connect(sdir)
+            os.write(start_w, b"0")  # the exec may start: we are attached
+        started = sync.read(SYNC_TIMEOUT)
+        if started is None or started[0] <= 0:
+            message = started[1] if started else "conmon exited without a reason"
+            _raise_start_failure(message.encode(), cid)
+        pid = started[0]
+        if not attached:
+            return ExecResult(0, pid=pid)
+        assert sock is not None
+        from berth.runtime.attach import DETACH_KEYS, attach_streams
+
+        with sock:
+            detached = attach_streams(sock, sdir, stdin=interactive, tty=True,
+                                      detach_keys=opts.detach_keys or DETACH_KEYS)
+            sock = None
+        if detached:
+            return ExecResult(0, pid=pid, extra={"detached": True})
+        done = sync.read(None)
+        code = done[0] if done is not None else _exit_file_code(sdir, cid)
+        rmtree(sdir)  # finished: conmon has written its last word
+        return ExecResult(code, pid=pid)
+    finally:
+        if sock is not None:
+            sock.close()
+        for fd in ours:
+            os.close(fd)
+
+
+def _conmon_error(sync: _SyncReader) -> str:
+    msg = sync.read(0.5)
+    return msg[1] if msg and msg[1] else "no message"
+
+
+def _exit_file_code(sdir: Path, cid: str) -> int:
+    try:
+        return int((sdir / cid).read_text().strip())
+    except (OSError, ValueError):
+        return 255

@@ -114,7 +114,11 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
         cid=cid, name=str(record.get("Name", cid)).lstrip("/"), bundle=bundle, pidfile=bundle / "pidfile",
         conmon_pidfile=bundle / "conmon.pid", exit_dir=ctx.exit_dir, socket_dir=ctx.socket_dir,
         log_path=ctx.log_path(cid), exit_command=exit_command(ctx, cid), log_size_max=log_size_max,
-        tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin"))), ctx.driver)
+        tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")),
+        # moby closes a container's stdin when its attached client leaves only with StdinOnce and no
+        # terminal (a foreground `run -i`): after a detach (ctrl-p ctrl-q) or from `attach`, the rest
+        # keep it open for the next client
+        leave_stdin_open=bool(cfg.get("Tty")) or not cfg.get("StdinOnce")), ctx.driver)
     if on_created is not None:
         on_created(cid)
     ctx.driver.start(cid)

@@ -48,6 +48,9 @@ class MonitorRequest:
     log_size_max: int = -1
     tty: bool = False
     stdin: bool = False
+    #: keep the container's stdin open when an attached client goes (detach, or ``attach`` of a
+    #: container whose stdin is not ``StdinOnce``); else conmon closes it after the first client
+    leave_stdin_open: bool = False
 
 
 def spawn(req: MonitorRequest, driver: RuncDriver, conmon: str | None = None) -> tuple[int, int]:
@@ -64,6 +67,8 @@ def spawn(req: MonitorRequest, driver: RuncDriver, conmon: str | None = None) ->
         args.append("--terminal")
     if req.stdin:
         args.append("--stdin")
+        if req.leave_stdin_open:
+            args.append("--leave-stdin-open")
     if req.exit_command:
         args += ["--exit-command", req.exit_command[0]]
         for arg in req.exit_command[1:]:
