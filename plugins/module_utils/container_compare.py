@@ -23,7 +23,7 @@ KINDS = {
     "volumes": "set", "mounts": "set", "tmpfs": "set", "volumes_from": "set", "restart_policy": "value",
     "restart_retries": "value", "auto_remove": "value", "memory": "value", "cpus": "value",
     "pids_limit": "value", "read_only": "value", "capabilities": "set", "cap_drop": "set",
-    "privileged": "value", "stop_signal": "value", "stop_timeout": "value", "init": "value",
+    "privileged": "value", "security_opts": "set", "stop_signal": "value", "stop_timeout": "value", "init": "value",
     "published_ports": "set", "publish_all_ports": "value", "network_mode": "value", "networks": "set",
     "dns_servers": "list", "etc_hosts": "dict",
 }
@@ -88,6 +88,23 @@ def _port_text(b) -> str:
     return f"{host}:{ctr}" if host else ctr
 
 
+def _security_texts(opts) -> list[str]:
+    """``security_opts`` in one spelling each: a custom seccomp profile (kept as its JSON) by its
+    digest, so the diff stays readable and a changed profile file still differs; the spellings of
+    the defaults (``seccomp=builtin``, ``no-new-privileges=false``) left out."""
+    import hashlib
+
+    out = set()
+    for opt in opts:
+        key, _, value = opt.partition("=")
+        if opt in ("seccomp=builtin", "no-new-privileges=false"):
+            continue
+        if key == "seccomp" and value.startswith("{"):
+            opt = f"seccomp=profile sha256:{hashlib.sha256(value.encode()).hexdigest()[:16]}"
+        out.add("no-new-privileges" if opt == "no-new-privileges=true" else opt)
+    return sorted(out)
+
+
 def view(spec) -> dict:
     """Every compared option but ``image`` and ``networks``, normalised, from a ``ContainerSpec``."""
     volumes = [m for m in spec.mounts if m.create_host_path and m.type != "tmpfs"]
@@ -117,6 +134,7 @@ def view(spec) -> dict:
         "capabilities": sorted(spec.cap_add),
         "cap_drop": sorted(spec.cap_drop),
         "privileged": spec.privileged,
+        "security_opts": _security_texts(spec.security_opt),
         "stop_signal": spec.stop_signal,
         "stop_timeout": spec.stop_timeout,
         "init": spec.init,

@@ -94,6 +94,7 @@ class ContainerOptions(ModuleOptions):
     capabilities: list[str] | None = None
     cap_drop: list[str] | None = None
     privileged: bool | None = None
+    security_opts: list[str] | None = None
     stop_signal: str | None = None
     stop_timeout: int | None = None
     init: bool | None = None
@@ -203,6 +204,7 @@ def desired_spec(opts: ContainerOptions, env_file_pairs=()):
         cap_add=p.parse_capabilities(opts.capabilities or (), "capabilities"),
         cap_drop=p.parse_capabilities(opts.cap_drop or (), "cap_drop"),
         privileged=bool(opts.privileged),
+        security_opt=p.parse_security_opts(opts.security_opts or (), "security_opts"),
         stop_signal=p.parse_stop_signal(opts.stop_signal, "stop_signal") if opts.stop_signal else None,
         stop_timeout=p.parse_stop_timeout(str(opts.stop_timeout), "stop_timeout")
         if opts.stop_timeout is not None else None,

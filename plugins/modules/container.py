@@ -252,6 +252,17 @@ options:
     description:
       - Give the container extended privileges.
     type: bool
+  security_opts:
+    description:
+      - Security options, as C(berth run --security-opt) (Docker's C(--security-opt)) takes them.
+      - C(seccomp=unconfined) runs without a seccomp filter; C(seccomp=/path/profile.json) uses a profile in
+        Docker's format, read on the managed host when the task runs (a changed file recreates the
+        container); without a C(seccomp) entry the container gets Docker's default profile.
+      - C(no-new-privileges), C(systempaths=unconfined); C(apparmor=unconfined) and C(label=disable) are accepted
+        (berth applies neither). Other values fail, naming this option.
+      - O(privileged=true) turns seccomp off whatever this says.
+    type: list
+    elements: str
   stop_signal:
     description:
       - Signal that stops the container (name or number); default the image's, else C(SIGTERM).

@@ -45,7 +45,7 @@ def test_container_written_differently_is_not_changed(host: Host, busybox_tar: P
     assert run["create"]["changed"] is True
     assert run["create"]["actions"] == ["create container web", "start container web"]
     again = [task for task in run.results if task != "create"]
-    assert len(again) == 13
+    assert len(again) == 14
     assert {task: run[task]["changed"] for task in again} == dict.fromkeys(again, False), run.output
     web = _containers(host)["web"]
     assert web["State"]["Running"] is True
@@ -53,6 +53,7 @@ def test_container_written_differently_is_not_changed(host: Host, busybox_tar: P
     assert sorted(web["Config"]["Env"])[:3] == ["A=1", "B=true", "IMG=1"]
     assert web["Config"]["Labels"] == {"L": "1", "img": "1"}
     assert web["HostConfig"]["Memory"] == 1 << 30
+    assert web["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
 
 
 def test_container_changes_recreate_it_and_check_mode_only_predicts(host: Host, busybox_tar: Path):
@@ -161,6 +162,8 @@ def test_container_bad_input_names_the_option_and_changes_nothing(host: Host, bu
     assert run.failed("no such volumes_from") == "volumes_from[0]: no such container: nosuch"
     assert run.failed("one path twice").startswith("tmpfs[0]: invalid tmpfs[0] value \"/a\": duplicate mount point")
     assert run.failed("bad capability").startswith('capabilities: invalid capabilities value "FLY"')
+    assert run.failed("bad security opt").startswith(
+        f'security_opts: invalid security_opts value "seccomp={tmp_path / "missing"}.json": opening seccomp profile')
     assert _containers(host) == before and before["keep"]["Id"] == keep
     assert host.volumes() == {}
 

@@ -44,7 +44,7 @@ class SecurityOptions:
         return self.seccomp == UNCONFINED
 
 
-def _split(opt: str) -> tuple[str, str | None]:
+def _split(opt: str, flag: str) -> tuple[str, str | None]:
     """``key=value``; ``key:value`` is Docker's old spelling; ``no-new-privileges`` alone has no value."""
     key, sep, value = opt.partition("=")
     if not sep and key != "no-new-privileges":
@@ -52,12 +52,12 @@ def _split(opt: str) -> tuple[str, str | None]:
     if key == "no-new-privileges" and not sep:
         return key, None
     if not sep or not value:
-        raise invalid(FLAG, opt, "expected KEY=VALUE (seccomp=unconfined|PROFILE.json, no-new-privileges, "
+        raise invalid(flag, opt, "expected KEY=VALUE (seccomp=unconfined|PROFILE.json, no-new-privileges, "
                                  "systempaths=unconfined, apparmor=unconfined, label=disable)")
     return key, value
 
 
-def _read_profile(opt: str, path: str) -> str:
+def _read_profile(opt: str, path: str, flag: str) -> str:
     """The compacted JSON of a profile file, checked; errors name the flag and the file."""
     from berth.runtime.seccomp import ProfileError, validate_profile
 
@@ -66,52 +66,53 @@ def _read_profile(opt: str, path: str) -> str:
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise invalid(FLAG, opt, f"opening seccomp profile ({path}) failed: {reason}") from None
+        raise invalid(flag, opt, f"opening seccomp profile ({path}) failed: {reason}") from None
     try:
         profile = json.loads(text)
     except ValueError as e:
-        raise invalid(FLAG, opt, f"seccomp profile ({path}) is not valid JSON: {e}") from None
+        raise invalid(flag, opt, f"seccomp profile ({path}) is not valid JSON: {e}") from None
     try:
         validate_profile(profile)
     except ProfileError as e:
-        raise invalid(FLAG, opt, f"seccomp profile ({path}): {e}") from None
+        raise invalid(flag, opt, f"seccomp profile ({path}): {e}") from None
     return json.dumps(profile, separators=(",", ":"))
 
 
-def parse_security_opt(opt: str) -> str:
-    """One ``--security-opt`` value, normalised to what ``HostConfig.SecurityOpt`` records."""
-    key, value = _split(opt.strip())
+def parse_security_opt(opt: str, flag: str = FLAG) -> str:
+    """One ``--security-opt`` value, normalised to what ``HostConfig.SecurityOpt`` records; errors
+    name ``flag`` (a module names its option instead)."""
+    key, value = _split(opt.strip(), flag)
     if key == "seccomp":
         assert value is not None
         if value in (UNCONFINED, BUILTIN):
             return f"seccomp={value}"
-        return f"seccomp={_read_profile(opt, value)}"
+        return f"seccomp={_read_profile(opt, value, flag)}"
     if key == "no-new-privileges":
         if value is None:
             return key
         if value.lower() not in _TRUTHY:
-            raise invalid(FLAG, opt, "no-new-privileges takes true or false")
+            raise invalid(flag, opt, "no-new-privileges takes true or false")
         return f"{key}={str(_TRUTHY[value.lower()]).lower()}"
     if key == "systempaths":
         if value != UNCONFINED:
-            raise invalid(FLAG, opt, "systempaths takes the value unconfined only")
+            raise invalid(flag, opt, "systempaths takes the value unconfined only")
         return f"{key}={value}"
     if key == "apparmor":
         if value != UNCONFINED:
-            raise invalid(FLAG, opt, "berth applies no AppArmor profile; only apparmor=unconfined is accepted")
+            raise invalid(flag, opt, "berth applies no AppArmor profile; only apparmor=unconfined is accepted")
         return f"{key}={value}"
     if key == "label":
         if value != "disable":
-            raise invalid(FLAG, opt, "berth applies no SELinux labels; only label=disable is accepted")
+            raise invalid(flag, opt, "berth applies no SELinux labels; only label=disable is accepted")
         return f"{key}={value}"
-    raise invalid(FLAG, opt, f'unknown option "{key}" (seccomp, no-new-privileges, systempaths, apparmor, label)')
+    raise invalid(flag, opt, f'unknown option "{key}" (seccomp, no-new-privileges, systempaths, apparmor, label)')
 
 
-def parse_security_opts(values: Iterable[str]) -> tuple[str, ...]:
+def parse_security_opts(values: Iterable[str], flag: str = FLAG) -> tuple[str, ...]:
     """Every ``--security-opt``, normalised, duplicates dropped; a later seccomp= replaces an earlier one."""
     out: dict[str, str] = {}
     for value in values:
-        parsed = parse_security_opt(value)
+        parsed = parse_security_opt(value, flag)
         out[parsed.partition("=")[0]] = parsed
     return tuple(out.values())
 

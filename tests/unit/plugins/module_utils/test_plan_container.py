@@ -54,6 +54,11 @@ CASES = {
     "everything ignored": (want(env={"A": "2"}, comparisons={"*": "ignore"}), have(), [], set()),
     "everything ignored but env": (want(env={"A": "2"}, memory="2g", comparisons={"*": "ignore", "env": "strict"}),
                                    have(), ["recreate", "start"], {"env"}),
+    "security_opts written differently: nothing": (
+        want(security_opts=["no-new-privileges=true", "seccomp=builtin"]),
+        have(spec_of={"security_opts": ["no-new-privileges"]}), [], set()),
+    "security_opts differ: recreate": (want(security_opts=["seccomp=unconfined"]), have(), ["recreate", "start"],
+                                       {"security_opts"}),
     "ports differ": (want(published_ports=["8080:80"]), have(), ["recreate", "start"], {"published_ports"}),
     "image moved: recreate": (want(), have(image=NEW), ["recreate", "start"], {"image"}),
     "image moved, current-image: nothing": (want(image_comparison="current-image"), have(image=NEW), [], set()),
@@ -188,3 +193,18 @@ def test_plan_is_pure():
     snapshot = repr(actual)
     assert repr(plan_container(desired, actual)) == repr(plan_container(desired, actual))
     assert repr(actual) == snapshot
+
+
+def test_a_seccomp_profile_is_compared_by_content_and_shown_by_digest(tmp_path):
+    profile = tmp_path / "profile.json"
+    profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW"}')
+    shown = view(desired_spec(want(security_opts=[f"seccomp={profile}"])))["security_opts"]
+    assert len(shown) == 1 and shown[0].startswith("seccomp=profile sha256:")
+    profile.write_text('{"defaultAction": "SCMP_ACT_ERRNO"}')
+    assert view(desired_spec(want(security_opts=[f"seccomp={profile}"])))["security_opts"] != shown
+
+
+def test_a_bad_security_opt_names_the_option(tmp_path):
+    with pytest.raises(InvalidArgument, match="security_opts") as err:
+        desired_spec(want(security_opts=[f"seccomp={tmp_path / 'missing.json'}"]))
+    assert "missing.json" in str(err.value)
