@@ -68,7 +68,8 @@ class EngineModuleAction(ActionBase):
                        "detail": outcome.get("msg", ""), **detail}
         outcome.pop(ENGINE_MISSING_KEY, None)
         if self._drift_recorded(task_vars) and outcome.get("changed") and not outcome.get("failed"):
-            entry = drift_entry(host, self._task.resolved_action or self._task.action, self._task.args, outcome)
+            entry = drift_entry(host, self._task.resolved_action or self._task.action, self._task.args, outcome,
+                                no_log=bool(self._task.no_log))
             so_far = (task_vars.get("ansible_facts") or {}).get(DRIFT_FACT, [])
             outcome["ansible_facts"] = {**outcome.get("ansible_facts", {}), DRIFT_FACT: [*so_far, entry]}
         result = merge_hash(result, outcome)
@@ -100,19 +101,48 @@ class EngineModuleAction(ActionBase):
         return self._connection._shell.env_prefix(**env)
 
 
-def drift_entry(host, module, args, outcome):
-    """One ``berth_drift`` item: which resource of which module would change, and how."""
+def drift_entry(host, module, args, outcome, no_log=False):
+    """One ``berth_drift`` item: which resource of which module would change, and how.
+
+    ``fields`` names what differs as precisely as the module's diff allows:
+
+    - a resource that is missing (or should not exist) differs by ``exists`` alone; what it would
+      be created with is the task's, not drift;
+    - a mapping (``env``, ``labels``, ...) differs key by key: ``env.MYSQL_ROOT_PASSWORD``;
+    - anything else by the module's own field name (``running``, ``image``, ``volumes``).
+
+    ``changes`` holds each field's ``before`` (the host) and ``after`` (the task). A task with
+    ``no_log`` (a password in its environment) keeps its field names, and its values only where
+    they are booleans or missing: anything else reads ``HIDDEN``.
+    """
     module = str(module).rsplit(".", 1)[-1]
     name = args.get("name") or args.get("registry_url") or args.get("container") or "?"
     diff = outcome.get("diff") or {}
     before, after = diff.get("before") or {}, diff.get("after") or {}
-    fields = sorted(set(before) | set(after))
-    changes = {f: {"before": before.get(f), "after": after.get(f)} for f in fields}
-    what = ", ".join(f"{f} {before.get(f)!r} -> {after.get(f)!r}" for f in fields) or "; ".join(
+    if "exists" in before or "exists" in after:
+        before, after = {"exists": before.get("exists")}, {"exists": after.get("exists")}
+    changes = {}
+    for field in sorted(set(before) | set(after)):
+        old, new = before.get(field), after.get(field)
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted(set(old) | set(new)):
+                if old.get(key) != new.get(key):
+                    changes[f"{field}.{key}"] = {"before": old.get(key), "after": new.get(key)}
+        else:
+            changes[field] = {"before": old, "after": new}
+    if no_log:
+        changes = {f: {side: _shown(value) for side, value in change.items()} for f, change in changes.items()}
+    fields = list(changes)
+    what = ", ".join(f"{f} {c['before']!r} -> {c['after']!r}" for f, c in changes.items()) or "; ".join(
         outcome.get("actions") or []) or "changed"
-    return {"host": host, "module": module, "resource": f"{module} {name}", "fields": fields,
+    return {"host": host, "module": module, "name": name, "resource": f"{module} {name}", "fields": fields,
             "changes": changes, "actions": outcome.get("actions") or [],
             "summary": f"{host}: {module} {name}: {what}"}
+
+
+def _shown(value):
+    """A value of a ``no_log`` task as drift reports it."""
+    return value if value is None or isinstance(value, bool) else "HIDDEN"
 
 
 def _truthy(value):
