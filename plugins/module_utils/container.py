@@ -69,6 +69,14 @@ def plan_container(want: ContainerOptions, actual: dict) -> Plan:
                               *_running(False, want.state in RUNS)])
 
     differences, warnings = _differences(want, spec, actual)
+    if differences and not want.recreate and {d.field for d in differences} <= UPDATABLE:
+        # limits and the restart policy change in place, as docker_container does (berth update)
+        why = ", ".join(d.field for d in differences)
+        actions.append(Action("update", f"update container {name} ({why})", container=container["Id"],
+                              **_update_values(differences, spec)))
+        updated, differences = differences, []
+    else:
+        updated = []
     if want.recreate or differences:
         if not want.image:
             spec = _with_image(spec, container.get("Config", {}).get("Image") or container["Image"])
@@ -81,14 +89,34 @@ def plan_container(want: ContainerOptions, actual: dict) -> Plan:
     mode = network_mode(want) or container["HostConfig"].get("NetworkMode", "bridge")
     connected = (container.get("NetworkSettings") or {}).get("Networks") or {}
     connect, disconnect, differences = network_changes(want, mode, connected)
-    actions = [Action("disconnect", f"disconnect container {name} from network {n}", container=name, network=n)
-               for n in disconnect]
+    actions += [Action("disconnect", f"disconnect container {name} from network {n}", container=name, network=n)
+                for n in disconnect]
     actions += [_connect(name, entry) for entry in connect]
     actions += _run_state(want, running)
     if want.state == "restarted" and running:
         differences.append(Difference("restarted", False, True))
     after = running if want.state == "present" else want.state in RUNS
-    return Plan(actions, [*differences, *_running(running, after)], warnings)
+    return Plan(actions, [*updated, *differences, *_running(running, after)], warnings)
+
+
+#: options ``berth update`` changes on a running or stopped container, without a recreate (the
+#: options model already refuses a restart policy with auto_remove, which update would refuse)
+UPDATABLE = frozenset({"memory", "cpus", "pids_limit", "restart_policy", "restart_retries"})
+
+
+def _update_values(differences: list[Difference], spec) -> dict:
+    """The engine's update keywords for the differing options; a limit the task lifts is 0."""
+    fields = {d.field for d in differences}
+    out: dict = {}
+    if "memory" in fields:
+        out["memory"] = spec.memory or 0
+    if "cpus" in fields:
+        out["nano_cpus"] = spec.nano_cpus or 0
+    if "pids_limit" in fields:
+        out["pids_limit"] = spec.pids_limit or 0
+    if fields & {"restart_policy", "restart_retries"}:
+        out["restart"] = spec.restart
+    return out
 
 
 def _running(before: bool, after: bool) -> list[Difference]:
@@ -286,6 +314,9 @@ class Container(Resource):
 
     def apply_disconnect(self, container: str, network: str) -> None:
         self.engine.disconnect(container, network)
+
+    def apply_update(self, container: str, **changes) -> None:
+        self.engine.update_container(container, **changes)
 
     def apply_start(self, container: str) -> None:
         self.engine.start(container)

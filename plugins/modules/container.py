@@ -16,14 +16,15 @@ description:
     difference. Only the options the task gives are compared, each as O(comparisons) says; values are compared
     after the engine's own parsing (C(1g) equals C(1024m), ports in any order, C(0.0.0.0) equals no address,
     C(/data/) equals C(/data)).
-  - A container cannot change in place in berth. When a compared option or the image differs, the container is
-    B(recreated) - stopped (its stop signal and timeout), removed (named volumes always kept; anonymous ones as
-    O(keep_volumes) says), created again from the task's options (only those; options the task does not give get
-    the engine's defaults; O(image) defaults to the container's), connected to O(networks), and started when
-    O(state) is V(started) or V(restarted). That includes O(restart_policy), O(memory), O(cpus) and
-    O(pids_limit), which Docker can update in place.
-  - What changes in place, without a recreate, is the running state and the network connections of O(networks)
-    (connect, disconnect, reconnect with another address or aliases).
+  - When the only differences are in O(memory), O(cpus), O(pids_limit), O(restart_policy) and
+    O(restart_retries), the container is B(updated in place) (C(berth update), as M(community.docker.docker_container)
+    updates them): a running container keeps running, with the new limits applied to it at once.
+  - When any other compared option or the image differs, the container is B(recreated) - stopped (its stop signal
+    and timeout), removed (named volumes always kept; anonymous ones as O(keep_volumes) says), created again from
+    the task's options (only those; options the task does not give get the engine's defaults; O(image) defaults
+    to the container's), connected to O(networks), and started when O(state) is V(started) or V(restarted).
+  - Also in place: the running state and the network connections of O(networks) (connect, disconnect, reconnect
+    with another address or aliases).
   - Every value is checked before anything changes, with the engine's C(berth run) parsers, and a bad one fails
     naming the option; so do a missing O(mounts) bind source, O(volumes_from) container, network or image with
     O(pull=never).

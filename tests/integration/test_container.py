@@ -86,6 +86,30 @@ def test_container_changes_recreate_it_and_check_mode_only_predicts(host: Host, 
     assert host.play("container/modify.yml", env_a="2")["modify"]["changed"] is False
 
 
+def test_limits_and_restart_policy_change_in_place(host: Host, busybox_tar: Path):
+    """Like docker_container: memory, cpus, pids_limit and the restart policy are updated on the
+    running container (berth update), not by a recreate."""
+    _image(host, busybox_tar)
+    assert host.play("container/update.yml", memory="64m", restart="no").rc == 0
+    before = _containers(host)["web"]
+
+    run = host.play("container/update.yml", check=True, diff=True, memory="128m", restart="always")
+    assert run.rc == 0, run.output
+    assert run["limits"]["actions"] == ["update container web (memory, restart_policy)"]
+    assert run["limits"]["diff"] == {"before": {"memory": 64 << 20, "restart_policy": "no"},
+                                     "after": {"memory": 128 << 20, "restart_policy": "always"}}
+    assert _containers(host)["web"] == before
+
+    run = host.play("container/update.yml", memory="128m", restart="always")
+    assert run.rc == 0, run.output
+    assert run["limits"]["changed"] is True
+    web = _containers(host)["web"]
+    assert (web["Id"], web["State"]["Pid"], web["State"]["StartedAt"]) == (
+        before["Id"], before["State"]["Pid"], before["State"]["StartedAt"])  # the same process, not restarted
+    assert web["HostConfig"]["Memory"] == 128 << 20 and web["HostConfig"]["RestartPolicy"]["Name"] == "always"
+    assert host.play("container/update.yml", memory="128m", restart="always")["limits"]["changed"] is False
+
+
 def test_container_states_and_info(host: Host, busybox_tar: Path):
     _image(host, busybox_tar)
     run = host.play("container/lifecycle.yml", name="job")

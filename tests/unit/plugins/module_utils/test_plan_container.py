@@ -59,6 +59,15 @@ CASES = {
         have(spec_of={"security_opts": ["no-new-privileges"]}), [], set()),
     "security_opts differ: recreate": (want(security_opts=["seccomp=unconfined"]), have(), ["recreate", "start"],
                                        {"security_opts"}),
+    "memory differs: updated in place": (want(memory="2g"), have(), ["update"], {"memory"}),
+    "limits and restart policy: one update": (
+        want(cpus=1.5, pids_limit=50, restart_policy="on-failure", restart_retries=3), have(), ["update"],
+        {"cpus", "pids_limit", "restart_policy", "restart_retries"}),
+    "update while stopped, started: update then start": (want(memory="2g"), have(running=False),
+                                                          ["update", "start"], {"memory", "running"}),
+    "memory and env differ: recreate": (want(memory="2g", env={"A": "2"}), have(), ["recreate", "start"],
+                                        {"memory", "env"}),
+    "memory differs, recreate: true": (want(memory="2g", recreate=True), have(), ["recreate", "start"], {"memory"}),
     "ports differ": (want(published_ports=["8080:80"]), have(), ["recreate", "start"], {"published_ports"}),
     "image moved: recreate": (want(), have(image=NEW), ["recreate", "start"], {"image"}),
     "image moved, current-image: nothing": (want(image_comparison="current-image"), have(image=NEW), [], set()),
@@ -208,3 +217,13 @@ def test_a_bad_security_opt_names_the_option(tmp_path):
     with pytest.raises(InvalidArgument, match="security_opts") as err:
         desired_spec(want(security_opts=[f"seccomp={tmp_path / 'missing.json'}"]))
     assert "missing.json" in str(err.value)
+
+
+def test_an_update_carries_the_new_values_and_lifts_a_limit_the_task_drops():
+    plan = plan_container(want(memory="2g", cpus=0.5), have(spec_of={"cpus": 1}))
+    (update,) = plan.actions
+    assert update.kind == "update" and update.summary == "update container web (cpus, memory)"
+    assert update.params["memory"] == 2 << 30 and update.params["nano_cpus"] == 500_000_000
+    lifted = plan_container(want(memory="0"), have()).actions[0]
+    assert lifted.kind == "update" and lifted.params == {"container": "c" * 64, "memory": 0}
+    assert plan.diff() == {"before": {"memory": 1 << 30, "cpus": 1.0}, "after": {"memory": 2 << 30, "cpus": 0.5}}
