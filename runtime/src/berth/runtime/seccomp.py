@@ -15,7 +15,6 @@ not when runc meets it at start.
 from __future__ import annotations
 
 import os
-import platform
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -51,7 +50,7 @@ class ProfileError(ValueError):
 
 def native_arch(machine: str | None = None) -> str:
     """The host's architecture in libseccomp's names (``amd64``, ``arm64``, ``x86``...)."""
-    m = (machine or platform.machine()).lower()
+    m = (machine or os.uname().machine).lower()
     little = sys.byteorder == "little"
     if m in ("x86_64", "amd64"):
         return "amd64"
@@ -97,7 +96,7 @@ def _min_kernel(value: str, where: str) -> tuple[int, int]:
 def kernel_supports_seccomp() -> bool:
     """Whether the kernel has seccomp (``Seccomp:`` in /proc/self/status, as runc checks)."""
     try:
-        with open("/proc/self/status") as f:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
             return any(line.startswith("Seccomp:") for line in f)
     except OSError:
         return False
