@@ -17,8 +17,9 @@ description:
     after the engine's own parsing (C(1g) equals C(1024m), ports in any order, C(0.0.0.0) equals no address,
     C(/data/) equals C(/data)).
   - When the only differences are in O(memory), O(cpus), O(pids_limit), O(restart_policy) and
-    O(restart_retries), the container is B(updated in place) (C(berth update), as M(community.docker.docker_container)
-    updates them): a running container keeps running, with the new limits applied to it at once.
+    O(restart_retries), the container is B(updated in place) with C(berth update), as
+    M(community.docker.docker_container) updates them. A running container keeps running, with the new limits
+    applied to it at once.
   - When any other compared option or the image differs, the container is B(recreated) - stopped (its stop signal
     and timeout), removed (named volumes always kept; anonymous ones as O(keep_volumes) says), created again from
     the task's options (only those; options the task does not give get the engine's defaults; O(image) defaults
