@@ -14,12 +14,9 @@ published port on the host's own non-loopback address if it has one (DNAT, no ma
 for context, straight to the container's address (no DNAT) and to the same server run as a host
 process on 127.0.0.1 (no container at all: the ceiling of this Python client and server).
 
-* ``run_latency_s``: ``berth run --rm busybox true`` wall time with the default network and with
-  ``--network none``, median of max(BENCH_RUNS, 5) after one warm-up run.
-
-Anchor: the same server and client against ``docker run -d -p`` (and ``docker run --rm``), when a
-Docker daemon answers ``docker info``; ratios are berth/docker (rates: higher is better for berth,
-latency: lower is better).
+Anchor: the same server and client against ``docker run -d -p``, when a Docker daemon answers
+``docker info`` (``anchor.py``), measured in the same rounds as berth's; ratios are berth/docker
+(higher is better for berth). ``docker run --rm`` latency is ``runbench.py``'s.
 
 Everything runs in a throw-away engine root with its own bridge and subnet
 (``rtkit.isolated_network_config``); the containers, the bridge, the firewall table and the root
@@ -28,10 +25,10 @@ are removed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -40,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from anchor import docker_available, docker_note, row
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BERTH = [sys.executable, "-m", "berth.cli.main"]
@@ -47,7 +46,6 @@ BUSYBOX_SCRIPT = REPO / "tests" / "images" / "busybox-rootfs.sh"
 STREAM_MB = int(os.environ.get("BENCH_NET_MB", "1024"))
 ROUNDS = 3  # medians: one measurement is at the mercy of whatever else runs on the machine
 RATE_SECS = float(os.environ.get("BENCH_NET_SECS", "3"))
-RUN_RUNS = max(int(os.environ.get("BENCH_RUNS", "3")), 5)
 CLIENTS = 2  # connection-rate client processes (and server processes): the machine has few cores
 # the direct path has a rate port of its own: connections through the published port on 127.0.0.1
 # are masqueraded to the bridge's address, the source address of direct connections from the host
@@ -242,16 +240,6 @@ def server_args(clients: int = CLIENTS) -> list[str]:
             str(RATE_PORT), str(DIRECT_RATE_PORT)]
 
 
-def median_time(cmd: list[str], runs: int = RUN_RUNS) -> dict[str, object]:
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # warm-up: bridge, firewall, caches
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
-    return {"median": statistics.median(times), "all": times}
-
-
 def published_paths(sink: int, rate: int, container_ip: str, host_ip: str | None) -> dict:
     paths = {"published_loopback": ("127.0.0.1", sink, rate)}
     if host_ip:
@@ -260,36 +248,49 @@ def published_paths(sink: int, rate: int, container_ip: str, host_ip: str | None
     return paths
 
 
-def bench_berth(tmp: Path, host_ip: str | None) -> dict:
+@contextlib.contextmanager
+def berth_server(tmp: Path, busybox_tar: Path, host_ip: str | None):
+    """The server in a berth container; yields (its paths, facts for the results)."""
     sys.path.insert(0, str(REPO / "runtime" / "tests"))
     from rtkit import isolated_network_config
 
     from berth.engine import Engine
 
-    tar = tmp / "busybox-rootfs.tar"
-    subprocess.run(["bash", str(BUSYBOX_SCRIPT), str(tar)], check=True, capture_output=True)
     root = tmp / "root"
     config = isolated_network_config(root)
     engine = Engine(root=root)
-    engine.import_image(tar, "busybox")
+    engine.import_image(busybox_tar, "busybox")
     berth = [*BERTH, "--root", str(root)]
-    out: dict = {"bridge": config["bridge"], "subnet": config["bip"]}
     try:
         sink, rate = free_ports(2)
         subprocess.run([*berth, "run", "-d", "--name", "netsrv", "-p", f"{sink}:{SINK_PORT}",
                         "-p", f"{rate}:{RATE_PORT}", *server_args()], check=True, stdout=subprocess.DEVNULL)
         info = json.loads(subprocess.run([*berth, "inspect", "netsrv"], check=True, capture_output=True).stdout)[0]
         ip = info["NetworkSettings"]["IPAddress"]
-        out["paths"] = measure(published_paths(sink, rate, ip, host_ip))
-        subprocess.run([*berth, "rm", "-f", "netsrv"], check=True, stdout=subprocess.DEVNULL)
-        out["run_latency_s"] = {
-            "default_network": median_time([*berth, "run", "--rm", "busybox", "true"]),
-            "network_none": median_time([*berth, "run", "--rm", "--network", "none", "busybox", "true"]),
-        }
+        yield published_paths(sink, rate, ip, host_ip), {"bridge": config["bridge"], "subnet": config["bip"]}
     finally:
         subprocess.run([*berth, "rm", "-f", "netsrv"], capture_output=True)
         engine.networks.shutdown()
-    return out
+
+
+@contextlib.contextmanager
+def docker_server(busybox_tar: Path, host_ip: str | None):
+    """The same server in a Docker container. The bench's dockerd (bench/anchors.sh) runs with
+    --iptables=false: its published ports go through docker-proxy, not DNAT."""
+    subprocess.run(["docker", "import", str(busybox_tar), DOCKER_IMAGE], check=True, stdout=subprocess.DEVNULL)
+    name = f"berth-bench-net-{os.getpid()}"
+    try:
+        sink, rate = free_ports(2)
+        args = server_args()
+        args[args.index("busybox")] = DOCKER_IMAGE
+        subprocess.run(["docker", "run", "-d", "--name", name, "-p", f"{sink}:{SINK_PORT}",
+                        "-p", f"{rate}:{RATE_PORT}", *args], check=True, stdout=subprocess.DEVNULL)
+        ip = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                             name], check=True, capture_output=True, text=True).stdout.strip()
+        yield published_paths(sink, rate, ip, host_ip), {}
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        subprocess.run(["docker", "rmi", "-f", DOCKER_IMAGE], capture_output=True)
 
 
 def bench_host_process() -> dict:
@@ -304,62 +305,38 @@ def bench_host_process() -> dict:
         proc.wait()
 
 
-def docker_available() -> bool:
-    return shutil.which("docker") is not None and subprocess.run(
-        ["docker", "info"], capture_output=True, timeout=20).returncode == 0
-
-
-def bench_docker(tmp: Path, host_ip: str | None) -> dict:
-    tar = tmp / "busybox-rootfs.tar"
-    subprocess.run(["docker", "import", "-q", str(tar), DOCKER_IMAGE], check=True, stdout=subprocess.DEVNULL)
-    name = f"berth-bench-net-{os.getpid()}"
-    out: dict = {}
-    try:
-        sink, rate = free_ports(2)
-        args = server_args()
-        args[args.index("busybox")] = DOCKER_IMAGE
-        subprocess.run(["docker", "run", "-d", "--name", name, "-p", f"{sink}:{SINK_PORT}",
-                        "-p", f"{rate}:{RATE_PORT}", *args], check=True, stdout=subprocess.DEVNULL)
-        ip = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-                             name], check=True, capture_output=True, text=True).stdout.strip()
-        out["paths"] = measure(published_paths(sink, rate, ip, host_ip))
-        subprocess.run(["docker", "rm", "-f", name], check=True, stdout=subprocess.DEVNULL)
-        out["run_latency_s"] = {
-            "default_network": median_time(["docker", "run", "--rm", DOCKER_IMAGE, "true"]),
-            "network_none": median_time(["docker", "run", "--rm", "--network", "none", DOCKER_IMAGE, "true"]),
-        }
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-        subprocess.run(["docker", "rmi", "-f", DOCKER_IMAGE], capture_output=True)
-    return out
-
-
 def bench() -> dict:
-    """All networking figures (``results["network"]``)."""
+    """All networking figures (``results["network"]``). With a Docker daemon, the berth and the
+    Docker server run side by side and ``measure`` goes round-robin over the paths of both."""
     t0 = time.perf_counter()
     host_ip = host_address()
-    results: dict = {"stream_MiB": STREAM_MB, "rate_secs": RATE_SECS, "rate_clients": CLIENTS,
-                     "run_runs": RUN_RUNS, "host_addr": host_ip}
-    with tempfile.TemporaryDirectory(prefix="berth-netbench-") as tmp:
+    docker = docker_available()
+    results: dict = {"stream_MiB": STREAM_MB, "rate_secs": RATE_SECS, "rate_clients": CLIENTS, "host_addr": host_ip}
+    with tempfile.TemporaryDirectory(prefix="berth-netbench-") as tmp, contextlib.ExitStack() as stack:
         tmp = Path(tmp)
-        results["berth"] = bench_berth(tmp, host_ip)
-        results["host_process_loopback"] = bench_host_process()
-        if docker_available():
-            results["docker"] = bench_docker(tmp, host_ip)
-            results["ratio_berth_docker"] = ratios(results["berth"], results["docker"])
-        else:
-            results["docker"] = None
-            results["note"] = "docker: not available (no daemon answers `docker info`): no anchor figure"
+        tar = tmp / "busybox-rootfs.tar"
+        subprocess.run(["bash", str(BUSYBOX_SCRIPT), str(tar)], check=True, capture_output=True)
+        servers = {"berth": stack.enter_context(berth_server(tmp, tar, host_ip))}
+        if docker:
+            servers["docker"] = stack.enter_context(docker_server(tar, host_ip))
+        figs = measure({f"{engine}/{name}": path for engine, (paths, _) in servers.items()
+                        for name, path in paths.items()})
+        for engine, (paths, facts) in servers.items():
+            results[engine] = {**facts, "paths": {name: figs[f"{engine}/{name}"] for name in paths}}
+    results["host_process_loopback"] = bench_host_process()
+    if docker:
+        results["ratio_berth_docker"] = ratios(results["berth"], results["docker"])
+        results["docker_note"] = "Docker's published ports: docker-proxy (dockerd --iptables=false)"
+    else:
+        results["docker"] = None
+        results["note"] = docker_note()
     results["elapsed_s"] = time.perf_counter() - t0
     return results
 
 
 def ratios(berth: dict, docker: dict) -> dict:
-    out = {name: {k: figs[k] / docker["paths"][name][k] for k in ("throughput_MBps", "conn_per_s")}
-           for name, figs in berth["paths"].items() if name in docker["paths"]}
-    out["run_latency_s"] = {k: v["median"] / docker["run_latency_s"][k]["median"]
-                            for k, v in berth["run_latency_s"].items()}
-    return out
+    return {name: {k: figs[k] / docker["paths"][name][k] for k in ("throughput_MBps", "conn_per_s")}
+            for name, figs in berth["paths"].items() if name in docker["paths"]}
 
 
 LABELS = {
@@ -371,33 +348,25 @@ LABELS = {
 
 def table(net: dict) -> list[str]:
     """Rows for run.py's table (figure, berth, docker, ratio)."""
-    nan = float("nan")
     dk = net.get("docker") or {}
     rt = net.get("ratio_berth_docker") or {}
     rows = []
-
-    def row(label: str, b: float, d: float | None, r: float | None, fmt: str) -> None:
-        rows.append(f"{label:<34}{b:>10{fmt}}{(d if d is not None else nan):>10{fmt}}"
-                    f"{(r if r is not None else nan):>8.2f}")
-
-    retrans = [f"{name} {figs['syn_retrans']}" for name, figs in net["berth"]["paths"].items() if figs["syn_retrans"]]
-    for key, unit, fmt in (("throughput_MBps", "MB/s", ".0f"), ("conn_per_s", "conn/s", ".0f")):
+    retrans = [f"{engine} {name} {figs['syn_retrans']}" for engine in ("berth", "docker")
+               for name, figs in ((net.get(engine) or {}).get("paths") or {}).items() if figs["syn_retrans"]]
+    for key, unit in (("throughput_MBps", "MB/s"), ("conn_per_s", "conn/s")):
         title = f"1 stream of {net['stream_MiB']} MiB, median of {ROUNDS}" if key == "throughput_MBps" else \
             f"{net['rate_clients']} clients, median of {ROUNDS} x {net['rate_secs'] / ROUNDS:g} s"
         rows.append(f"net {unit} ({title})")
         for name, figs in net["berth"]["paths"].items():
-            row(f"  {LABELS[name]}", figs[key], (dk.get("paths") or {}).get(name, {}).get(key),
-                rt.get(name, {}).get(key), fmt)
-        rows.append(f"{'    host process (no container)':<34}{net['host_process_loopback'][key]:>10{fmt}}")
-    for key, label in (("default_network", "run --rm true s"), ("network_none", "run --rm --network none s")):
-        row(label, net["berth"]["run_latency_s"][key]["median"],
-            ((dk.get("run_latency_s") or {}).get(key) or {}).get("median"), rt.get("run_latency_s", {}).get(key),
-            ".3f")
+            rows.append(row(f"  {LABELS[name]}", figs[key], (dk.get("paths") or {}).get(name, {}).get(key),
+                            rt.get(name, {}).get(key), ".0f"))
+        rows.append(f"{'    host process (no container)':<34}{net['host_process_loopback'][key]:>10.0f}")
     if retrans:  # host-wide counter: another program's retransmits count too
         rows.append(f"warning: SYNs retransmitted during the conn/s runs ({', '.join(retrans)}): "
                     "1 s stalls, those rates are low")
-    if net.get("note"):
-        rows.append(net["note"])
+    for key in ("docker_note", "note"):
+        if net.get(key):
+            rows.append(f"  {net[key]}")
     return rows
 
 

@@ -3,19 +3,26 @@
 Writes bench/results.json and prints a table. Figures:
 * pull_cold: ``berth pull`` of a ~330 MB (uncompressed), 3-layer image from a
   loopback registry into an empty store; median of N runs. Anchor: ``docker
-  pull`` of the same image (needs a running Docker daemon), ratio berth/docker.
+  pull`` of the same image (needs a running Docker daemon), ratio berth/docker,
+  the two in turn.
   Context (not an anchor): ``skopeo copy`` to a dir, i.e. download + verify
   with no extraction, a floor for any engine.
-* pull_warm: the same pull again (everything present): the idempotent path.
+* pull_warm: the same pull again (everything present): the idempotent path (and docker's).
 * cli_startup: ``berth --help``.
 * build: a cold build and a no-change rebuild of a 5-step Dockerfile (``buildbench.py``). Anchor:
   ``docker build`` of the same context when a Docker daemon answers.
-* network: published-port throughput and connection rate, ``run`` latency with the default
-  network and with none (``netbench.py``; needs root, runc and conmon). Anchor: the same against
-  ``docker run -p`` when a Docker daemon answers.
+* run: ``run --rm busybox sh -c exit`` latency with ``--network none`` and the default network,
+  and the monitor's PSS per running container (``runbench.py``; needs root, runc and conmon).
+  Anchor: ``docker run --rm`` (and containerd-shim's PSS) when a Docker daemon answers.
+* network: published-port throughput and connection rate (``netbench.py``). Anchor: the same
+  against ``docker run -p`` when a Docker daemon answers.
 * playbook: the 41-task playbook (1 network, 20 volumes, 20 containers) first converge,
   re-converge and check mode, beside 41 ``ansible.builtin.ping`` tasks (``playbench.py``). Anchor:
   the same playbook with community.docker when Docker and the collection are installed.
+
+Anchors: ``bench/anchors.sh start`` (``anchor.py`` says where the bench looks); without them every
+figure is still measured and the docker column says n/a. The load average is recorded around each
+figure: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ sys.path.insert(0, str(HERE))
 import buildbench  # noqa: E402
 import netbench  # noqa: E402
 import playbench  # noqa: E402
+import runbench  # noqa: E402
+from anchor import docker_available, docker_note, row, use_bench_docker  # noqa: E402
 from imagegen import layer_tar  # noqa: E402
 from registry_fixture import start_registry  # noqa: E402
 
@@ -81,15 +90,15 @@ def with_busybox(bench):
         return bench(busybox)
 
 
-def docker_available() -> bool:
-    return shutil.which("docker") is not None and subprocess.run(
-        ["docker", "info"], capture_output=True, timeout=20).returncode == 0
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def main() -> int:
+    use_bench_docker()
     # without bytecode caching every CLI call compiles berth first: it shows in every latency
-    results: dict[str, object] = {"machine": {"cpus": os.cpu_count(),
-                                              "bytecode_cache": not sys.flags.dont_write_bytecode}, "runs": RUNS}
+    results: dict = {"machine": {"cpus": os.cpu_count(), "bytecode_cache": not sys.flags.dont_write_bytecode,
+                                 "load_start": load()}, "runs": RUNS, "load": {}}
     src = source_engine()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -102,15 +111,36 @@ def main() -> int:
                                              check=True, capture_output=True).stdout)[0]
             results["image"] = {"ref": ref, "size": info["Size"], "layers": len(info["RootFS"]["Layers"])}
 
-            cold = []
-            for i in range(RUNS):
-                root = tmp / f"cold{i}"
-                cold.append(timed([*BERTH, "--root", str(root), "pull", "-q", ref]))
+            docker = docker_available()
+            cold: list[float] = []
+            dk: list[float] = []
+
+            def berth_pull(i: int) -> None:
+                cold.append(timed([*BERTH, "--root", str(tmp / f"cold{i}"), "pull", "-q", ref]))
+
+            def docker_pull(_: int) -> None:
+                subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
+                dk.append(timed(["docker", "pull", "-q", ref]))
+
+            for i in range(RUNS):  # berth and docker in turn, alternating which goes first
+                steps = [berth_pull, docker_pull] if docker else [berth_pull]
+                for step in (steps if i % 2 == 0 else reversed(steps)):
+                    step(i)
                 if i < RUNS - 1:
-                    shutil.rmtree(root)
+                    shutil.rmtree(tmp / f"cold{i}")
             warm = [timed([*BERTH, "--root", str(tmp / f"cold{RUNS - 1}"), "pull", "-q", ref]) for _ in range(RUNS)]
             results["pull_cold_s"] = {"berth": statistics.median(cold), "all": cold}
             results["pull_warm_s"] = {"berth": statistics.median(warm), "all": warm}
+            if docker:
+                dwarm = [timed(["docker", "pull", "-q", ref]) for _ in range(RUNS)]
+                subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
+                results["pull_cold_s"].update(docker=statistics.median(dk), docker_all=dk,
+                                              ratio_berth_docker=statistics.median(cold) / statistics.median(dk))
+                results["pull_warm_s"].update(docker=statistics.median(dwarm), docker_all=dwarm,
+                                              ratio_berth_docker=statistics.median(warm) / statistics.median(dwarm))
+            else:
+                results["pull_cold_s"]["docker"] = None
+                results["pull_cold_s"]["note"] = docker_note()
 
             if shutil.which("skopeo"):
                 sk = []
@@ -120,16 +150,6 @@ def main() -> int:
                                      f"dir:{dest}"]))
                     shutil.rmtree(dest)
                 results["pull_cold_s"]["skopeo_dir_no_extract"] = statistics.median(sk)
-            if docker_available():
-                dk = []
-                for _ in range(RUNS):
-                    subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
-                    dk.append(timed(["docker", "pull", "-q", ref]))
-                results["pull_cold_s"]["docker"] = statistics.median(dk)
-                results["pull_cold_s"]["ratio_berth_docker"] = statistics.median(cold) / statistics.median(dk)
-            else:
-                results["pull_cold_s"]["docker"] = None
-                results["pull_cold_s"]["note"] = "docker daemon not available on this machine: no anchor figure"
         finally:
             reg.stop()
     startup = [timed([str(REPO / ".venv/bin/berth"), "--help"]) for _ in range(5)]
@@ -140,49 +160,50 @@ def main() -> int:
     if os.geteuid() != 0 or not all(shutil.which(t) or os.access(f"/usr/sbin/{t}", os.X_OK) for t in tools):
         skipped = "needs root, runc, conmon and busybox"
     # each figure on its own: a failing one is written as its error, and the others still run
-    figures = {"network": netbench.bench,
+    figures = {"run": lambda: with_busybox(runbench.bench),
+               "network": netbench.bench,
                "build": lambda: with_busybox(lambda bb: buildbench.bench(BERTH, bb, RUNS, docker_available())),
                "playbook": lambda: with_busybox(lambda bb: playbench.bench(bb, RUNS))}
     for key, bench in figures.items():
         if skipped:
             results[key] = {"skipped": skipped}
             continue
+        before = load()
         try:
             results[key] = bench()
         except Exception as exc:
             results[key] = {"error": f"{type(exc).__name__}: {exc}"}
             failed = True
+        results["load"][key] = {"before": before, "after": load()}
+    results["machine"]["load_end"] = load()
 
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    pc = results["pull_cold_s"]
-    print(f"{'figure':<34}{'berth':>10}{'docker':>10}{'ratio':>8}")
-    ratio = pc.get("ratio_berth_docker")
-    label = f"pull cold ({results['image']['size'] >> 20} MB, 3 layers) s"
-    print(f"{label:<34}{pc['berth']:>10.2f}"
-          f"{(pc['docker'] or float('nan')):>10.2f}{(ratio or float('nan')):>8.2f}")
-    if "skopeo_dir_no_extract" in pc:
-        print(f"{'  skopeo to dir (no extract) s':<34}{pc['skopeo_dir_no_extract']:>10.2f}")
-    print(f"{'pull warm (up to date) s':<34}{results['pull_warm_s']['berth']:>10.3f}")
-    print(f"{'berth --help s':<34}{results['cli_startup_s']:>10.3f}")
-    net = results["network"]
-    if "berth" in net:
-        print("\n".join(netbench.table(net)))
-    else:
-        print(f"network: {net.get('skipped') or net.get('error')}")
-    build = results["build"]
-    if "cold_s" in build:
-        print("\n".join(buildbench.table(build)))
-    else:
-        print(f"build: {build.get('skipped') or build.get('error')}")
-    play = results["playbook"]
-    if "berth" in play:
-        print("\n".join(playbench.table(play)))
-    else:
-        print(f"playbook: {play.get('skipped') or play.get('error')}")
-    if pc.get("note"):
-        print(f"note: {pc['note']}")
+    for line in table(results):
+        print(line)
     print(f"results: {HERE / 'results.json'}")
     return 1 if failed else 0
+
+
+def table(results: dict) -> list[str]:
+    pc, pw = results["pull_cold_s"], results["pull_warm_s"]
+    rows = [f"{'figure':<34}{'berth':>10}{'docker':>10}{'ratio':>8}",
+            f"load average (1, 5, 15 min) at start {results['machine']['load_start']}, "
+            f"at end {results['machine']['load_end']}"]
+    rows.append(row(f"pull cold ({results['image']['size'] >> 20} MB, 3 layers) s", pc["berth"], pc.get("docker"),
+                    pc.get("ratio_berth_docker"), ".2f"))
+    if "skopeo_dir_no_extract" in pc:
+        rows.append(f"{'  skopeo to dir (no extract) s':<34}{pc['skopeo_dir_no_extract']:>10.2f}")
+    rows.append(row("pull warm (up to date) s", pw["berth"], pw.get("docker"), pw.get("ratio_berth_docker")))
+    if pc.get("note"):
+        rows.append(f"  {pc['note']}")
+    rows.append(f"{'berth --help s':<34}{results['cli_startup_s']:>10.3f}")
+    for key, mod, present in (("run", runbench, "run_latency_s"), ("network", netbench, "berth"),
+                              ("build", buildbench, "cold_s"), ("playbook", playbench, "berth")):
+        fig = results[key]
+        load_ = results["load"].get(key)
+        rows.append(f"-- {key}" + (f" (load before {load_['before']}, after {load_['after']})" if load_ else ""))
+        rows += mod.table(fig) if present in fig else [f"{key}: {fig.get('skipped') or fig.get('error')}"]
+    return rows
 
 
 if __name__ == "__main__":

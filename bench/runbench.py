@@ -1,0 +1,148 @@
+"""Container run figures of ``make bench`` (issue 4), called from ``run.py``.
+
+* ``run_latency_s``: wall time of ``berth run --rm busybox sh -c exit``, with ``--network none``
+  and with the default network (a bridge of the bench's own); median of max(BENCH_RUNS, 7) after
+  one warm-up run of each. Anchor: ``docker run --rm`` of the same image, when a Docker daemon
+  answers; berth and docker runs alternate (berth, docker, docker, berth, ...) so a burst of other
+  work on the machine hits both alike. Goal: berth <= 0.5x docker.
+* ``monitor_pss_kib``: the proportional set size of the monitor (conmon) of each of
+  ``MONITORS`` running containers, the mean and the largest. Goal: <= 2 MiB per container. For
+  context: Docker's per-container monitor (containerd-shim-runc-v2) the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from anchor import docker_available, docker_note, pids_with, pss_kib, row
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+BERTH = [sys.executable, "-m", "berth.cli.main"]
+RUNS = max(int(os.environ.get("BENCH_RUNS", "3")), 7)
+MONITORS = 5
+DOCKER_IMAGE = "berth-bench/busybox:latest"
+CMD = ["sh", "-c", "exit"]
+NETWORKS = {"network_none": ["--network", "none"], "default_network": []}
+
+
+def _time(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def latency(berth: list[str], docker: bool) -> dict:
+    """``{network: {"berth": {...}, "docker": {...}|None, "ratio": ...}}``."""
+    out = {}
+    for net, flags in NETWORKS.items():
+        cmds = {"berth": [*berth, "run", "--rm", *flags, "busybox", *CMD]}
+        if docker:
+            cmds["docker"] = ["docker", "run", "--rm", *flags, DOCKER_IMAGE, *CMD]
+        times: dict[str, list[float]] = {k: [] for k in cmds}
+        for cmd in cmds.values():  # warm-up: bridge, firewall, page cache
+            _time(cmd)
+        for i in range(RUNS):
+            order = list(cmds) if i % 2 == 0 else list(reversed(cmds))
+            for k in order:
+                times[k].append(_time(cmds[k]))
+        fig: dict = {k: {"median": statistics.median(v), "all": v} for k, v in times.items()}
+        fig.setdefault("docker", None)
+        if docker:
+            fig["ratio_berth_docker"] = fig["berth"]["median"] / fig["docker"]["median"]
+        out[net] = fig
+    return out
+
+
+def _pss(pids: list[int], n: int, what: str) -> dict:
+    if len(pids) != n:
+        raise RuntimeError(f"found {len(pids)} {what} processes for {n} containers")
+    kib = [pss_kib(p) for p in pids]
+    return {"mean": statistics.mean(kib), "max": max(kib), "all": kib}
+
+
+def monitors_berth(berth: list[str]) -> dict:
+    ids = []
+    try:
+        for i in range(MONITORS):
+            ids.append(subprocess.run([*berth, "run", "-d", "--network", "none", "--name", f"pss{i}", "busybox",
+                                       "sleep", "3600"], check=True, capture_output=True, text=True).stdout.strip())
+        time.sleep(1)
+        return _pss([p for cid in ids for p in pids_with("conmon", cid)], MONITORS, "conmon")
+    finally:
+        subprocess.run([*berth, "rm", "-f", *[f"pss{i}" for i in range(MONITORS)]], capture_output=True)
+
+
+def monitors_docker() -> dict:
+    names = [f"berth-bench-pss{os.getpid()}-{i}" for i in range(MONITORS)]
+    try:
+        ids = [subprocess.run(["docker", "run", "-d", "--network", "none", "--name", name, DOCKER_IMAGE,
+                               "sleep", "3600"], check=True, capture_output=True, text=True).stdout.strip()
+               for name in names]
+        time.sleep(1)
+        return _pss([p for cid in ids for p in pids_with("containerd-shim", cid)], MONITORS, "containerd-shim")
+    finally:
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
+
+
+def bench(busybox_tar: Path) -> dict:
+    sys.path.insert(0, str(REPO / "runtime" / "tests"))
+    from rtkit import isolated_network_config
+
+    from berth.engine import Engine
+
+    docker = docker_available()
+    out: dict = {"runs": RUNS, "command": CMD, "monitors": MONITORS}
+    with tempfile.TemporaryDirectory(prefix="berth-runbench-") as tmp:
+        root = Path(tmp) / "root"
+        isolated_network_config(root)
+        engine = Engine(root=root)
+        engine.import_image(busybox_tar, "busybox")
+        berth = [*BERTH, "--root", str(root)]
+        if docker:
+            subprocess.run(["docker", "import", str(busybox_tar), DOCKER_IMAGE], check=True, stdout=subprocess.DEVNULL)
+        try:
+            out["run_latency_s"] = latency(berth, docker)
+            out["monitor_pss_kib"] = {"berth": monitors_berth(berth),
+                                      "docker": monitors_docker() if docker else None}
+        finally:
+            for row in engine.containers(all=True):
+                engine.remove_container(row["Id"], force=True)
+            engine.networks.shutdown()
+            if docker:
+                subprocess.run(["docker", "rmi", "-f", DOCKER_IMAGE], capture_output=True)
+    if not docker:
+        out["note"] = docker_note()
+    return out
+
+
+def table(res: dict) -> list[str]:
+    rows = []
+    for net, label in (("network_none", "run --rm --network none s"), ("default_network", "run --rm (default net) s")):
+        fig = res["run_latency_s"][net]
+        rows.append(row(label, fig["berth"]["median"], (fig.get("docker") or {}).get("median"),
+                        fig.get("ratio_berth_docker"), ".3f", "(goal <= 0.5)"))
+    pss = res["monitor_pss_kib"]
+    dk = pss.get("docker")
+    rows.append(row("monitor PSS per container MiB", pss["berth"]["mean"] / 1024, dk and dk["mean"] / 1024,
+                    dk and pss["berth"]["mean"] / dk["mean"],
+                    ".2f", f"(goal <= 2; largest {pss['berth']['max'] / 1024:.2f}; docker: containerd-shim)"))
+    if res.get("note"):
+        rows.append(f"  {res['note']}")
+    return rows
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as t:
+        tar = Path(t) / "busybox.tar"
+        subprocess.run(["bash", str(REPO / "tests/images/busybox-rootfs.sh"), str(tar)], check=True)
+        result = bench(tar)
+    print(json.dumps(result, indent=2))
+    print("\n".join(table(result)))
