@@ -201,14 +201,18 @@ class FleetHost:
 
 class Fleet:
     """``hosts`` simulated hosts ``h1``..``hN`` in the inventory group ``fleet``, plus ``groups``
-    (name -> host names). A context manager: leaving it removes everything it made."""
+    (name -> host names) and ``group_vars`` (group name, ``all`` too -> variables, written to
+    ``group_vars/<group>.json`` beside the inventory). A context manager: leaving it removes
+    everything it made."""
 
-    def __init__(self, collections_root: Path, hosts: int = 3, groups: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, collections_root: Path, hosts: int = 3, groups: dict[str, list[str]] | None = None,
+                 group_vars: dict[str, dict] | None = None) -> None:
         # short: ssh's ControlPath must fit a unix socket address (~104 bytes)
         self.dir = Path(tempfile.mkdtemp(prefix="bf", dir="/tmp"))
         self.token = secrets.token_hex(2)
         self.collections_root = collections_root
         self.groups = groups or {}
+        self.group_vars = group_vars or {}
         self.hosts: list[FleetHost] = []
         self.net = _free_net()
         self.gateway = self.net.network_address + 1
@@ -246,6 +250,8 @@ class Fleet:
             host.wait_sshd()
         self.inventory = self.dir / "inventory.ini"
         self.inventory.write_text(self._inventory())
+        for group, values in self.group_vars.items():
+            self.write_group_vars(group, values)
 
     def _inventory(self) -> str:
         lines = ["[fleet]"]
@@ -260,6 +266,13 @@ class Fleet:
             lines += ["", f"[{group}]", *members]
         return "\n".join(lines) + "\n"
 
+    def write_group_vars(self, group: str, values: dict) -> None:
+        """``group_vars/<group>.json`` beside the inventory, where Ansible looks for it (JSON is YAML):
+        typed values, templates evaluated per host (``"{{ fleet_dir }}/mysql"``), below extra vars
+        as a site's inventory variables are. Replaces what an earlier call wrote for ``group``."""
+        (self.dir / "group_vars").mkdir(exist_ok=True)
+        (self.dir / "group_vars" / f"{group}.json").write_text(json.dumps(values, indent=1))
+
     def host(self, name: str) -> FleetHost:
         return next(h for h in self.hosts if h.name == name)
 
@@ -271,17 +284,17 @@ class Fleet:
 
     # -- ansible-playbook ---------------------------------------------------------------------
     def play(self, playbook: str | Path, *, check: bool = False, diff: bool = False, limit: str | None = None,
-             **extra_vars) -> FleetRun:
+             env: dict[str, str] | None = None, **extra_vars) -> FleetRun:
         """``ansible-playbook`` over the fleet (a name under tests/fleet/playbooks, or a path), all
-        hosts in parallel, every task result recorded."""
+        hosts in parallel, every task result recorded; ``env``: more environment (ANSIBLE_* settings)."""
         path = Path(playbook) if Path(playbook).is_absolute() else PLAYBOOKS / playbook
         record = self.dir / f"record-{secrets.token_hex(4)}.jsonl"
         cmd = [str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(path), "-e", json.dumps(extra_vars),
                "-f", str(max(5, len(self.hosts)))]
         cmd += ["--check"] * check + ["--diff"] * diff + (["--limit", limit] if limit else [])
         started = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=self._ansible_env(record), cwd=self.dir,
-                              timeout=600, check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**self._ansible_env(record), **(env or {})},
+                              cwd=self.dir, timeout=600, check=False)
         TIMINGS.append((f"{path.name}{' --check' * check}", time.monotonic() - started))
         records = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
         return FleetRun(proc.returncode, proc.stdout + proc.stderr, records)
