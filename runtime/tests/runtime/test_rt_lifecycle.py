@@ -129,3 +129,64 @@ def test_unknown_capability_is_refused_even_with_privileged(rt) -> None:
     with pytest.raises(InvalidArgument, match='invalid --cap-drop value "FLY": unknown capability'):
         co.create(rt, ContainerSpec(image="busybox", command=("true",), privileged=True, cap_drop=("FLY",)))
     assert co.ps(rt, all=True) == []
+
+
+def test_no_run_dir_litter_after_exit_and_rm(rt, monkeypatch) -> None:
+    """conmon's <run>/socket/<id> link goes with the container's runtime state; the exit file a --rm
+    container keeps for ``wait`` is swept once it is older than EXIT_FILE_TTL."""
+    from berth.runtime import lifecycle
+
+    ctx = co.runtime_context(rt)
+    cid, code = run(rt, "true")
+    assert code == 0 and not (ctx.socket_dir / cid).exists()  # finalized: link gone
+    running = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "60")))
+    co.start(rt, running)
+    assert (ctx.socket_dir / running).is_symlink()  # attach needs it while it runs
+    co.rm(rt, running, force=True)
+    assert not (ctx.socket_dir / running).exists()
+
+    gone = co.create(rt, ContainerSpec(image="busybox", command=("sh", "-c", "exit 4"), auto_remove=True))
+    co.start(rt, gone)
+    assert co.wait(rt, gone, condition="removed", timeout=30) == 4
+    assert ctx.exit_file(gone).exists()  # kept: a later `wait ID` still answers
+    co.rm(rt, cid)  # a removal sweeps, but the file is young
+    assert co.wait(rt, gone) == 4
+    monkeypatch.setattr(lifecycle, "EXIT_FILE_TTL", -1.0)
+    co.rm(rt, co.create(rt, ContainerSpec(image="busybox", command=("true",))))
+    assert not ctx.exit_file(gone).exists()
+    assert sorted(p.name for p in ctx.socket_dir.iterdir()) == []
+
+
+def test_stop_and_restart_of_an_rm_container(rt) -> None:
+    """``stop`` of an --rm container races its removal by the exit hook: never "No such container";
+    ``restart`` keeps it (stop, then start), as Docker does, and leaves no error behind."""
+    for _ in range(3):
+        cid = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "60"), auto_remove=True))
+        co.start(rt, cid)
+        co.stop(rt, cid, timeout=0)
+        co.wait(rt, cid, condition="removed", timeout=30)
+        assert co.ps(rt, all=True) == []
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "60"), auto_remove=True))
+    co.start(rt, cid)
+    for _ in range(3):
+        pid = co.inspect(rt, cid)["State"]["Pid"]
+        co.restart(rt, cid, timeout=0)
+        time.sleep(0.3)  # the old process's exit hook has run by now
+        state = co.inspect(rt, cid)["State"]
+        assert state["Running"] is True and state["Pid"] != pid and state["Error"] == ""
+    co.stop(rt, cid, timeout=0)
+    co.wait(rt, cid, condition="removed", timeout=30)
+    assert co.ps(rt, all=True) == []
+
+
+def test_a_container_whose_removal_was_cut_short_is_not_started(rt) -> None:
+    from berth.errors import Conflict
+
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("true",)))
+    with co.runtime_context(rt).containers.editing_state(cid) as st:
+        st.Status = "removing"  # what a crash between marking and renaming the record leaves
+    with pytest.raises(Conflict, match="is marked for removal and cannot be started"):
+        co.start(rt, cid)
+    assert mounts_under(rt.paths.root) == []
+    co.rm(rt, cid)
+    assert co.ps(rt, all=True) == []

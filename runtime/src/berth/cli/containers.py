@@ -276,11 +276,7 @@ def cmd_stop(engine: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_restart(engine: Any, args: argparse.Namespace) -> int:
-    def restart(ref: str) -> None:
-        engine.stop(ref, args.timeout)
-        engine.start(ref)
-
-    return each(args.containers, restart)
+    return each(args.containers, lambda ref: engine.restart_container(ref, args.timeout))
 
 
 def cmd_kill(engine: Any, args: argparse.Namespace) -> int:

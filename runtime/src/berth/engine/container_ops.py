@@ -78,6 +78,8 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
         raise InvalidArgument(f"invalid restart policy: {spec.restart.name}", value=spec.restart.name)
     if spec.stop_signal:
         parse_signal_number(spec.stop_signal, "--stop-signal")
+    # nothing to run (--entrypoint "" without a command...): fail now, before the name is claimed
+    effective_config(image_cfg, spec, "0" * 64, detach=detach)
     ctx = runtime_context(engine)
     if mounts is not None:
         planned: list[vm.Planned] = []
@@ -126,32 +128,56 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
     if mounts is not None:
         return publish()
 
+    made_dirs = _missing_bind_dirs(planned)
     vm.create_bind_sources(planned)
-    names = sorted({p.mount.source for p in planned if p.is_volume})
-    created: list[str] = []
-    with contextlib.ExitStack() as held:
-        for name in names:  # sorted: two creates sharing volumes cannot deadlock
-            held.enter_context(engine.volumes.lock(name))
-        try:
-            for p in planned:
-                if not p.is_volume or p.mount.source in created:
-                    continue
-                if p.origin == "volumes-from":
-                    engine.volumes.inspect(p.mount.source)  # VolumeNotFound if it vanished
-                    continue
-                _, was_created = engine.volumes.ensure(p.mount.source, anonymous=p.anonymous)
-                if was_created:
-                    created.append(p.mount.source)
-            oci, views = vm.record_mounts(planned, engine.volumes)
-            resolved = (*oci, *tmpfs)
-            layer_dirs = [engine.store.layers.diff_dir(d) for d in reversed(diff_ids)]
-            vm.copy_up_volumes(engine.volumes, engine.paths, layer_dirs, planned)
-            return publish()
-        except BaseException:
-            for name in created:  # no partial state: volumes made for this container go with it
-                with contextlib.suppress(Exception):
-                    engine.volumes.remove(name)
-            raise
+    try:
+        names = sorted({p.mount.source for p in planned if p.is_volume})
+        created: list[str] = []
+        with contextlib.ExitStack() as held:
+            for name in names:  # sorted: two creates sharing volumes cannot deadlock
+                held.enter_context(engine.volumes.lock(name))
+            try:
+                for p in planned:
+                    if not p.is_volume or p.mount.source in created:
+                        continue
+                    if p.origin == "volumes-from":
+                        engine.volumes.inspect(p.mount.source)  # VolumeNotFound if it vanished
+                        continue
+                    _, was_created = engine.volumes.ensure(p.mount.source, anonymous=p.anonymous)
+                    if was_created:
+                        created.append(p.mount.source)
+                oci, views = vm.record_mounts(planned, engine.volumes)
+                resolved = (*oci, *tmpfs)
+                layer_dirs = [engine.store.layers.diff_dir(d) for d in reversed(diff_ids)]
+                vm.copy_up_volumes(engine.volumes, engine.paths, layer_dirs, planned)
+                return publish()
+            except BaseException:
+                for name in created:  # no partial state: volumes made for this container go with it
+                    with contextlib.suppress(Exception):
+                        engine.volumes.remove(name)
+                raise
+    except BaseException:
+        for d in reversed(made_dirs):  # no partial state: host dirs `-v` made for this container go too
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only while still empty
+        raise
+
+
+def _missing_bind_dirs(planned: Sequence[vm.Planned]) -> list[Path]:
+    """The host directories ``-v HOST:CTR`` is about to create (missing ancestors too), parents first."""
+    import os
+
+    out: list[Path] = []
+    for p in planned:
+        if p.mount.type != "bind" or os.path.lexists(p.mount.source):
+            continue
+        chain: list[Path] = []
+        path = Path(p.mount.source)
+        while path != path.parent and not os.path.lexists(path):
+            chain.append(path)
+            path = path.parent
+        out.extend(reversed(chain))
+    return list(dict.fromkeys(out))
 
 
 def _inherited_mounts(ctx: RuntimeContext, sources: Sequence[str]) -> list[Mount]:
@@ -239,6 +265,20 @@ def stop(engine: Engine, ref: str, timeout: int | None = None) -> str:
 
     cid = _lookup(engine, ref)
     stop_container(runtime_context(engine), cid, timeout)
+    return cid
+
+
+def restart(engine: Engine, ref: str, timeout: int | None = None) -> str:
+    """``docker restart``: stop (stop signal, then SIGKILL after ``timeout``), then start; an ``--rm``
+    container is kept across it, as in Docker."""
+    from berth.runtime import restart as policy
+    from berth.runtime.lifecycle import stop as stop_container
+
+    ctx = runtime_context(engine)
+    cid = ctx.containers.lookup(ref)
+    with policy.manual_restart(ctx, cid):
+        stop_container(ctx, cid, timeout)
+        start(engine, cid)
     return cid
 
 

@@ -116,6 +116,12 @@ class Engine:
 
         return container_ops.stop(self, ref, timeout)
 
+    def restart_container(self, ref: str, timeout: int | None = None) -> str:
+        """``docker restart``: stop, then start (an ``--rm`` container is kept across it)."""
+        from berth.engine import container_ops
+
+        return container_ops.restart(self, ref, timeout)
+
     def kill(self, ref: str, signal: str | int = "SIGKILL") -> str:
         from berth.engine import container_ops
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from berth.errors import Conflict
 from berth.fsutil import rmtree
 from berth.locks import file_lock
 from berth.runtime.context import RuntimeContext
@@ -56,6 +57,8 @@ def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, log_size
         st = ctx.containers.state(cid)
         if is_alive(st.Pid, st.PidStartTime):
             return st
+        if st.Status == "removing":  # a removal cut short (crash): `system check --repair` finishes it
+            raise Conflict(f"container {cid} is marked for removal and cannot be started", container=cid)
         if by_policy is not None and (st.Status != "restarting" or st.ManuallyStopped
                                       or st.RestartCount != by_policy):
             return st  # cancelled (stop, kill), superseded (a manual start) meanwhile
@@ -140,6 +143,10 @@ def _release_runtime(ctx: RuntimeContext, cid: str) -> None:
     ctx.driver.delete(cid, force=True)
     ctx.network.detach(cid)
     unmount_rootfs(ctx.rootfs(cid))
+    # conmon's <socket dir>/<id> -> bundle link (for the attach socket's short path): conmon 2.1.6
+    # leaves it behind, one per container ever run; the next conmon makes it again
+    with contextlib.suppress(OSError):
+        (ctx.socket_dir / cid).unlink()
 
 
 # -- after exit ----------------------------------------------------------------
@@ -203,9 +210,15 @@ def on_exit(ctx: RuntimeContext, cid: str) -> None:
     except ContainerNotFound:
         return
     if record["HostConfig"].get("AutoRemove"):
+        from berth.runtime import restart
         from berth.runtime.volumes_mounts import remove_volumes_of
 
-        remove(ctx, cid, force=False, keep_exit_file=True)  # wait() reads the code after the record is gone
+        if restart.manually_restarting(ctx, cid):
+            return  # `berth restart` of an --rm container stops it to start it again: keep it (moby)
+        try:
+            remove(ctx, cid, force=False, keep_exit_file=True)  # wait() reads the code after the record is gone
+        except ContainerRunning:
+            return  # started again meanwhile (`start`, `restart`): it is not done
         remove_volumes_of(ctx.paths, cid, record)  # --rm drops anonymous volumes, as `docker run --rm` does
 
 
@@ -278,20 +291,28 @@ def stop(ctx: RuntimeContext, cid: str, timeout: int | None = None) -> None:
         stored = record["Config"].get("StopTimeout")
         timeout = DEFAULT_STOP_TIMEOUT if stored is None else int(stored)
     for _ in range(10):  # a restart may race the stop: go again until it is stopped for good
-        if cancel_restart(ctx, cid):
-            return
-        st = ctx.containers.state(cid)
-        if st.Status in ACTIVE:  # also dead but not finalized: the exit hook must not restart it
-            _mark_manual_stop(ctx, cid)
-        if is_alive(st.Pid, st.PidStartTime):
-            send_signal(st.Pid, st.PidStartTime, parse_signal(record["Config"].get("StopSignal")))
-            if not _wait_dead(st.Pid, st.PidStartTime, None if timeout < 0 else float(timeout)):
-                send_signal(st.Pid, st.PidStartTime, signal.SIGKILL)
-                _wait_dead(st.Pid, st.PidStartTime, 30.0)
-        wait(ctx, cid)
-        st = ctx.containers.state(cid)
-        if st.Status != "restarting" and not is_alive(st.Pid, st.PidStartTime):
-            return
+        try:
+            if _stop_once(ctx, cid, record, timeout):
+                return
+        except ContainerNotFound:
+            return  # an --rm container: its exit hook removed it, it is stopped for good
+
+
+def _stop_once(ctx: RuntimeContext, cid: str, record: dict, timeout: int) -> bool:
+    """One round of ``stop``; True when the container is stopped (not restarting either)."""
+    if cancel_restart(ctx, cid):
+        return True
+    st = ctx.containers.state(cid)
+    if st.Status in ACTIVE:  # also dead but not finalized: the exit hook must not restart it
+        _mark_manual_stop(ctx, cid)
+    if is_alive(st.Pid, st.PidStartTime):
+        send_signal(st.Pid, st.PidStartTime, parse_signal(record["Config"].get("StopSignal")))
+        if not _wait_dead(st.Pid, st.PidStartTime, None if timeout < 0 else float(timeout)):
+            send_signal(st.Pid, st.PidStartTime, signal.SIGKILL)
+            _wait_dead(st.Pid, st.PidStartTime, 30.0)
+    wait(ctx, cid)
+    st = ctx.containers.state(cid)
+    return st.Status != "restarting" and not is_alive(st.Pid, st.PidStartTime)
 
 
 def _mark_manual_stop(ctx: RuntimeContext, cid: str) -> None:
@@ -383,3 +404,25 @@ def remove(ctx: RuntimeContext, cid: str, *, force: bool = False, keep_exit_file
         ctx.network.release(cid, record)  # its addresses (after the record: a crash keeps them, check frees them)
     with contextlib.suppress(OSError):
         os.unlink(lock)
+    _sweep_exit_files(ctx)
+
+
+#: how long the exit code of a removed container stays readable (``wait`` after ``run --rm``)
+EXIT_FILE_TTL = 600.0
+
+
+def _sweep_exit_files(ctx: RuntimeContext) -> None:
+    """Drop the exit files of containers removed more than ``EXIT_FILE_TTL`` ago: ``--rm`` keeps its
+    container's (``keep_exit_file``) so that ``wait`` can still answer, and nothing else removes them."""
+    now = time.time()
+    try:
+        names = os.listdir(ctx.exit_dir)
+    except OSError:
+        return
+    for name in names:
+        if len(name) != 64 or ctx.containers.dir(name).exists():
+            continue
+        path = ctx.exit_dir / name
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > EXIT_FILE_TTL:
+                path.unlink()

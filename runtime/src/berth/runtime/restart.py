@@ -143,3 +143,34 @@ def forget(ctx: RuntimeContext, cid: str) -> None:
     """Manual start, removal: no pending restart, back-off from the start (moby ResetRestartManager)."""
     kill_restarter(ctx, cid)
     _file(ctx, cid).unlink(missing_ok=True)
+
+
+# -- `restart` of an --rm container ------------------------------------------------------------
+def _manual_file(ctx: RuntimeContext, cid: str) -> Path:
+    return ctx.paths.run_dir / "restart" / f"{cid}.manual"
+
+
+@contextlib.contextmanager
+def manual_restart(ctx: RuntimeContext, cid: str):
+    """Around the stop + start of ``berth restart``: the exit in between must not remove an ``--rm``
+    container (moby's HasBeenManuallyRestarted). The marker names this process, so one left by a
+    killed ``restart`` means nothing once it is gone."""
+    import os
+
+    from berth.fsutil import atomic_write_json
+
+    path = _manual_file(ctx, cid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, {"pid": os.getpid(), "started": start_time(os.getpid())})
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def manually_restarting(ctx: RuntimeContext, cid: str) -> bool:
+    try:
+        data = json.loads(_manual_file(ctx, cid).read_text())
+    except (OSError, ValueError):
+        return False
+    return is_alive(int(data.get("pid") or 0), int(data.get("started") or 0))
