@@ -325,8 +325,7 @@ class Container(Resource):
         self.engine.stop(container)
 
     def apply_restart(self, container: str) -> None:
-        self.engine.stop(container)
-        self.engine.start(container)
+        self.engine.restart_container(container)  # one operation: an auto_remove container survives it
 
 
 class ContainerInfo(Resource):
