@@ -60,6 +60,17 @@ def test_failed_prepare_leaves_nothing(cs: ContainerStore) -> None:
     with pytest.raises(OSError):
         cs.create("late", _config, boom)
     assert cs.ids() == []
+    assert not (cs.names_dir / "late").exists()  # no claim for system check to find stale
+
+
+def test_a_refused_config_leaves_no_name_claim(cs: ContainerStore) -> None:
+    def refuse(cid: str, bare: str) -> dict:
+        raise InvalidArgument("no such network: nosuch")  # what the network checks raise there
+
+    with pytest.raises(InvalidArgument):
+        cs.create("web", refuse)
+    assert cs.ids() == [] and not (cs.names_dir / "web").exists()
+    assert list(cs.paths.tmp.iterdir()) == []
     assert cs.lookup(cs.create("late", _config)) and cs.lookup("late")  # the name was released
     assert list(cs.paths.tmp.iterdir()) == []
 

@@ -66,16 +66,17 @@ class ContainerStore:
             with self._names_lock():
                 bare = bare or self._free_random_name()
                 self._claim_name(bare, cid)
-                # Built under the lock only because it needs the final name; it is local file writes.
-                atomic_write_json(tmp / "config.json", build_config(cid, bare))
-                atomic_write_json(tmp / "state.json", ContainerState().to_dict())
-                if prepare is not None:
-                    prepare(cid, tmp)
-                self.base.mkdir(parents=True, exist_ok=True)
                 try:
+                    # Built under the lock only because it needs the final name; it is local file
+                    # writes (and the network's address or alias checks, which may refuse)
+                    atomic_write_json(tmp / "config.json", build_config(cid, bare))
+                    atomic_write_json(tmp / "state.json", ContainerState().to_dict())
+                    if prepare is not None:
+                        prepare(cid, tmp)
+                    self.base.mkdir(parents=True, exist_ok=True)
                     os.rename(tmp, self.dir(cid))
                 except BaseException:
-                    self._release_name(bare, cid)
+                    self._release_name(bare, cid)  # a refused create leaves no claim behind
                     raise
                 fsync_dir(self.base)
         finally:
