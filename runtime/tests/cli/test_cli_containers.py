@@ -66,10 +66,12 @@ def test_bad_run_flags_are_one_line_errors_and_create_nothing(rt, args, needle) 
 
 def test_unknown_image_and_name_conflict(rt) -> None:
     missing = berth(rt, "create", "localhost:1/nothere:1")
-    assert missing.returncode != 0 and "Error:" in missing.stderr
+    assert missing.returncode == 125 and "Error:" in missing.stderr  # docker run's code for its own errors
     assert berth(rt, "create", "--name", "dup", "busybox", "true").returncode == 0
-    dup = berth(rt, "create", "--name", "dup", "busybox", "true")
-    assert dup.returncode != 0 and 'is already in use' in dup.stderr
+    dup = berth(rt, "run", "--name", "dup", "busybox", "true")
+    assert dup.returncode == 125 and 'is already in use' in dup.stderr
+    nonet = berth(rt, "run", "--network", "nosuch", "busybox", "true")
+    assert nonet.returncode == 125 and "network nosuch not found" in nonet.stderr
     assert len(berth(rt, "ps", "-aq").stdout.split()) == 1
 
 

@@ -108,6 +108,18 @@ def register(sub: Any) -> None:
 
 
 def _create(engine: Any, args: argparse.Namespace) -> str:
+    """The container of ``create`` / ``run``; any error before it exists exits 125, as ``docker run``
+    does for what goes wrong before its command runs (no such network, name in use, pull failed)."""
+    from berth.errors import BerthError
+
+    try:
+        return _create_container(engine, args)
+    except BerthError as exc:
+        exc.exit_code = 125
+        raise
+
+
+def _create_container(engine: Any, args: argparse.Namespace) -> str:
     from berth.cli.run_options import spec_from_args
     from berth.errors import ImageNotFound
 
