@@ -127,3 +127,18 @@ def test_progress_lines_on_a_terminal(root, registry, tmp_path) -> None:
     for layer in rec.layers:
         assert f"{layer.blob.short}: Pull complete" in text
     assert "\x1b[" in text  # lines redrawn in place
+
+
+def test_image_ls_and_rm_take_the_flags_of_images_and_rmi(root, tmp_path) -> None:
+    (tmp_path / "rootfs").mkdir()
+    (tmp_path / "rootfs" / "hello").write_text("hi\n")
+    archive = tmp_path / "rootfs.tar"
+    subprocess.run(["tar", "-cf", str(archive), "-C", str(tmp_path / "rootfs"), "."], check=True)
+    assert berth(root, "import", str(archive), "app:1").returncode == 0
+    listed = berth(root, "image", "ls", "-a", "--no-trunc", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    (row,) = json.loads(listed.stdout)
+    assert berth(root, "image", "ls", "-q").stdout.strip() == row["ID"].removeprefix("sha256:")[:12]
+    removed = berth(root, "image", "rm", "-f", "--no-prune", "app:1")
+    assert removed.returncode == 0 and "Untagged: app:1" in removed.stdout, removed.stderr
+    assert berth(root, "images", "-q").stdout == ""

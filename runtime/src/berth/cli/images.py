@@ -30,18 +30,8 @@ def register(sub: Any) -> None:
     sp.add_argument("source")
     sp.add_argument("target")
 
-    sp = add("rmi", cmd_rmi, "remove one or more images")
-    sp.add_argument("refs", nargs="+")
-    sp.add_argument("-f", "--force", action="store_true")
-    sp.add_argument("--no-prune", action="store_true", help="do not delete unused layers")
-
-    sp = add("images", cmd_images, "list images")
-    sp.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
-    sp.add_argument("-a", "--all", action="store_true", help="also the intermediate images of builds")
-    sp.add_argument("--digests", action="store_true")
-    sp.add_argument("--no-trunc", action="store_true")
-    sp.add_argument("--format", choices=["table", "json"], default="table")
-    sp.add_argument("repository", nargs="?")
+    _rmi_arguments(add("rmi", cmd_rmi, "remove one or more images"))
+    _images_arguments(add("images", cmd_images, "list images"))
 
     sp = add("history", cmd_history, "show the history of an image")
     sp.add_argument("ref")
@@ -77,13 +67,11 @@ def register(sub: Any) -> None:
     sp.set_defaults(func=cmd_inspect)
     sp.add_argument("refs", nargs="+")
     sp = image.add_parser("ls", help="list images")
-    sp.set_defaults(func=cmd_images, quiet=False, digests=False, no_trunc=False, repository=None)
-    sp.add_argument("--format", choices=["table", "json"], default="table")
+    sp.set_defaults(func=cmd_images)
+    _images_arguments(sp)
     sp = image.add_parser("rm", help="remove images")
     sp.set_defaults(func=cmd_rmi)
-    sp.add_argument("refs", nargs="+")
-    sp.add_argument("-f", "--force", action="store_true")
-    sp.add_argument("--no-prune", action="store_true")
+    _rmi_arguments(sp)
     sp = image.add_parser("prune", help="remove unused images")
     sp.set_defaults(func=cmd_image_prune)
     sp.add_argument("-a", "--all", action="store_true")
@@ -93,6 +81,23 @@ def register(sub: Any) -> None:
     sp.add_argument("refs", nargs="+")
     sp.add_argument("--type", choices=["container", "image"], help="only look for this kind of object")
 
+
+
+def _rmi_arguments(sp: argparse.ArgumentParser) -> None:
+    """``rmi`` and ``image rm``."""
+    sp.add_argument("refs", nargs="+")
+    sp.add_argument("-f", "--force", action="store_true")
+    sp.add_argument("--no-prune", action="store_true", help="do not delete unused layers")
+
+
+def _images_arguments(sp: argparse.ArgumentParser) -> None:
+    """``images`` and ``image ls``."""
+    sp.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
+    sp.add_argument("-a", "--all", action="store_true", help="also the intermediate images of builds")
+    sp.add_argument("--digests", action="store_true")
+    sp.add_argument("--no-trunc", action="store_true")
+    sp.add_argument("--format", choices=["table", "json"], default="table")
+    sp.add_argument("repository", nargs="?")
 
 def cmd_pull(engine: Any, args: argparse.Namespace) -> int:
     from berth.reference import Reference
@@ -152,7 +157,8 @@ def cmd_images(engine: Any, args: argparse.Namespace) -> int:
         return 0
     if args.quiet:
         seen = dict.fromkeys(r["ID"].removeprefix("sha256:")[: None if args.no_trunc else 12] for r in rows)
-        print("\n".join(seen))
+        for image_id in seen:  # nothing at all when there are no images, as docker images -q
+            print(image_id)
         return 0
     headers = ["REPOSITORY", "TAG", *(["DIGEST"] if args.digests else []), "IMAGE ID", "CREATED", "SIZE"]
     body = []
