@@ -24,8 +24,8 @@ description:
     and timeout), removed (named volumes always kept; anonymous ones as O(keep_volumes) says), created again from
     the task's options (only those; options the task does not give get the engine's defaults; O(image) defaults
     to the container's), connected to O(networks), and started when O(state) is V(started) or V(restarted).
-  - Also changed in place are the running state and the network connections of O(networks) (connect, disconnect, reconnect
-    with another address or aliases).
+  - Also changed in place are the running state and the network connections of O(networks) (connect, disconnect,
+    reconnect with another address or aliases).
   - Every value is checked before anything changes, with the engine's C(berth run) parsers, and a bad one fails
     naming the option; so do a missing O(mounts) bind source, O(volumes_from) container, network or image with
     O(pull=never).
