@@ -11,6 +11,7 @@ from typing import Any
 from berth.runtime.context import RuntimeContext
 from berth.runtime.lifecycle import view
 from berth.state import ContainerState
+from berth.state.records import ZERO_TIME
 
 
 def _unix(rfc3339: str) -> float:
@@ -53,6 +54,8 @@ def status_text(st: ContainerState) -> str:
     if st.Status == "running":
         return f"Up {human_duration(now - _unix(st.StartedAt))}"
     if st.Status == "exited":
+        if st.FinishedAt == ZERO_TIME:  # never recorded (a container found dead): no "2025 years ago"
+            return f"Exited ({st.ExitCode})"
         return f"Exited ({st.ExitCode}) {human_duration(now - _unix(st.FinishedAt))} ago"
     return st.Status.capitalize()
 
