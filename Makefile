@@ -42,7 +42,7 @@ ANSIBLE_TEST_PIP = $(shell $(BIN)/python -c 'import inspect, re; \
 
 # OS packages the engine and its tests need (Debian 12); .ci/run installs the same.
 DEBS := python3-venv python3-dev gcc make git rsync curl \
-  runc conmon docker-registry busybox-static iptables nftables \
+  runc conmon docker-registry busybox-static tini iptables nftables \
   apache2-utils openssl skopeo debootstrap shellcheck \
   iproute2 procps util-linux ca-certificates xz-utils zstd openssh-server openssh-client
 

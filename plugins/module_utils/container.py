@@ -267,6 +267,11 @@ class Container(Resource):
     def _missing(self, opts: ContainerOptions) -> dict:
         """References that must exist before anything is done (so check mode says so too)."""
         out = {}
+        if opts.init:
+            from berth.runtime.oci import find_init_binary
+
+            if find_init_binary() is None:
+                out["init"] = "needs tini on the host (apt-get install tini, or add it to berth_packages)"
         for i, mount in enumerate(opts.mounts or ()):
             if mount.type == "bind" and mount.source and not os.path.exists(mount.source):
                 out[f"mounts[{i}].source"] = f"bind source path does not exist: {mount.source}"

@@ -33,3 +33,13 @@ def test_nothing_to_run_is_refused_before_the_name_is_claimed(rt) -> None:
         co.create(rt, ContainerSpec(image="busybox", entrypoint=(), name="noop"))
     assert not (rt.paths.root / "container-names" / "noop").exists()
     assert [p for p in rt.system_check().problems if "noop" in str(p)] == []
+
+
+def test_init_without_tini_on_the_host_is_refused_at_create(rt, monkeypatch) -> None:
+    import berth.runtime.oci as oci
+
+    monkeypatch.setattr(oci, "find_init_binary", lambda: None)  # a host without the tini package
+    with pytest.raises(InvalidArgument, match="--init needs tini on the host"):
+        co.create(rt, ContainerSpec(image="busybox", name="with-init", command=("true",), init=True))
+    assert rt.containers(all=True) == []
+    assert not (rt.paths.root / "container-names" / "with-init").exists()

@@ -78,6 +78,11 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
         raise InvalidArgument(f"invalid restart policy: {spec.restart.name}", value=spec.restart.name)
     if spec.stop_signal:
         parse_signal_number(spec.stop_signal, "--stop-signal")
+    if spec.init:
+        from berth.runtime.oci import find_init_binary
+
+        if find_init_binary() is None:  # what start would refuse: refused before anything exists
+            raise InvalidArgument("--init needs tini on the host (apt-get install tini)", flag="--init")
     # nothing to run (--entrypoint "" without a command...): fail now, before the name is claimed
     effective_config(image_cfg, spec, "0" * 64, detach=detach)
     ctx = runtime_context(engine)
