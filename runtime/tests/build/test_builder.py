@@ -325,3 +325,23 @@ CMD echo shell form runs in $0
     assert cfg["Healthcheck"]["Retries"] == 2
     assert cfg["StopSignal"] == "SIGQUIT" and cfg["Volumes"] == {"/data": {}} and cfg["User"] == "nobody"
     assert run_image(builder, "cfg", "id", "-u") == "65534\n"
+
+
+def test_rmi_of_a_built_image_deletes_its_untagged_steps_as_docker_does(builder: Engine, tmp_path: Path) -> None:
+    app, other = tmp_path / "app", tmp_path / "other"
+    write_tree(app, {"Dockerfile": "FROM busybox\nENV A=1\nCOPY f /f\nLABEL x=y\n", "f": "hi\n"})
+    write_tree(other, {"Dockerfile": "FROM busybox\nENV A=1\nENV B=2\n"})  # shares the ENV A step
+    base = str(builder.image_id("busybox"))
+    first, _ = build(builder, app, tags=("app:1",))
+    second, _ = build(builder, other, tags=("other:1",))
+    steps = {row["ID"] for row in builder.images(all=True)} - {first, second, base}
+    assert len(steps) == 2  # ENV A (shared) and COPY; LABEL and ENV B are the images themselves
+
+    deleted = [line["Deleted"] for line in builder.rmi("app:1") if "Deleted" in line]
+    assert deleted[0] == first and len(deleted) == 2  # and the COPY step: ENV A is other:1's too
+    (shared,) = steps - set(deleted)
+    assert {row["ID"] for row in builder.images(all=True)} == {base, second, shared}
+
+    deleted = [line["Deleted"] for line in builder.rmi("other:1") if "Deleted" in line]
+    assert deleted == [second, shared]  # busybox has a name: kept
+    assert builder.rmi("busybox")[-1] == {"Deleted": base}

@@ -301,11 +301,16 @@ class Engine:
         return True
 
     def rmi(self, ref: str, *, force: bool = False, prune: bool = True) -> list[dict[str, str]]:
-        """Docker's rmi: untag a name; delete the image when no name is left.
+        """Docker's rmi: untag a name; delete the image when no name is left, and then (``prune``)
+        the untagged images it was built on that nothing else needs (a build's steps), and the
+        layers no image uses.
 
         Returns Docker's list of ``{"Untagged": name}`` / ``{"Deleted": id}``.
         """
+        from berth.engine.image_views import build_ancestors
+
         image_id = self.store.images.resolve(ref)
+        ancestors = build_ancestors(self.store, image_id) if prune else []
         by_name = _is_name(ref, image_id)
         out: list[dict[str, str]] = []
         with self.store.images.editing_names() as names:
@@ -338,8 +343,26 @@ class Engine:
             names.drop_image(image_id)
             self.store.images.remove_record(image_id)
             out.append({"Deleted": str(image_id)})
+            out += self._remove_untagged_parents(names, ancestors)
         if prune:
             self.store.gc()
+        return out
+
+    def _remove_untagged_parents(self, names: Any, ancestors: list[Digest]) -> list[dict[str, str]]:
+        """Docker's parent pruning after an rmi: nearest first, each ancestor with no name, no
+        container and no other image built on it; the first one that is still needed stops it."""
+        from berth.engine.image_views import built_upon
+
+        out: list[dict[str, str]] = []
+        for parent in ancestors:
+            tags, digests = names.names_of(parent)
+            if tags or digests or self.store.users_of(parent) or self.store.images.get(parent) is None:
+                break
+            if parent in built_upon(self.store):
+                break  # another image was built on it
+            names.drop_image(parent)
+            self.store.images.remove_record(parent)
+            out.append({"Deleted": str(parent)})
         return out
 
     def _refuse_if_used(self, image_id: Digest, ref: str) -> None:

@@ -68,6 +68,21 @@ def _ancestors(images: Any, rec: ImageRecord, cfg: dict[str, Any]) -> list[Diges
     return out
 
 
+def build_ancestors(store: Store, image_id: Digest) -> list[Digest]:
+    """The local images ``image_id`` was built on (its build's steps, its base), nearest first."""
+    images = [(rec, _config(store, rec)) for rec in store.images.records()]
+    mine = next(((rec, cfg) for rec, cfg in images if rec.id == image_id), None)
+    if mine is None:
+        return []
+    found = [a for a in _ancestors(images, *mine)[:-1] if a is not None and a != image_id]
+    return list(dict.fromkeys(reversed(found)))
+
+
+def built_upon(store: Store) -> set[Digest]:
+    """The local images another local image was built on."""
+    return _parents((rec, _config(store, rec)) for rec in store.images.records())
+
+
 def _parents(images: Any) -> set[Digest]:
     """Images another image was built on."""
     images = list(images)
