@@ -27,6 +27,7 @@ the simulated hosts share this machine's engine install, which is what ``berth_p
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 
@@ -35,7 +36,7 @@ from collkit import REPO
 from fleetkit import PYTHON, Fleet, FleetRun
 
 sys.path.insert(0, str(REPO / "tests" / "images"))
-from service_images import ensure_images
+import service_images
 
 from berth.engine import Engine
 
@@ -76,11 +77,26 @@ def site(make_fleet) -> Fleet:
         registry = f"{h1.addr}:{REGISTRY_PORT}"
         fleet.write_group_vars("all", {**GROUP_VARS, "registry_address": registry})
         started = time.monotonic()
-        refs = ensure_images(Engine(root=h1.root), ["registry", *PULLED])
+        refs = load_images(Engine(root=h1.root), ["registry", *PULLED])
         for name, ref in refs.items():
             h1.berth("tag", ref, f"{registry}/berth/{name}:latest")
         print(f"\nservice images in h1's engine: {time.monotonic() - started:.1f}s")
         yield fleet
+
+
+def load_images(engine: Engine, names: list[str]) -> dict[str, str]:
+    """``local/<name>:latest`` of each image in ``engine``, loaded from the cache. Images the cache
+    lacks are built first by ``service_images.py`` (make images) in a throwaway engine of its own:
+    a build's RUN steps are containers, which must not run from this namespace on a fleet host's
+    root (its bridge and firewall belong in the host's namespace, where the teardown looks)."""
+    si = service_images
+    cache = si.default_cache_dir()
+    si.ensure_base(engine, cache)
+    base = si.base_identity(engine)
+    missing = [n for n in names if not si.archive_path(cache, n, si.source_key(si.IMAGES / n, base)).is_file()]
+    if missing:
+        subprocess.run([sys.executable, si.__file__, "--cache", str(cache), *missing], check=True, timeout=1800)
+    return si.ensure_images(engine, names, cache)
 
 
 # -- talking to the services from another host ---------------------------------------------------
