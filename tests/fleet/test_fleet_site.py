@@ -136,11 +136,13 @@ def changed(run: FleetRun) -> dict[str, list[str]]:
 
 
 def drift_of(run: FleetRun) -> dict[str, list[dict]]:
-    """host -> its ``berth_drift`` entries, as drift.yml published them."""
+    """host -> its ``berth_drift`` fact (``ansible_facts.berth_drift``), as drift.yml published it
+    in the run's statistics (the fact cache's own file is Ansible's internal serialisation)."""
     out = {}
     for host in HOSTS:
-        stats = run[host, DRIFT_STATS]["ansible_stats"]["data"]["berth_drift"]
-        out[host] = stats[host]
+        published = run[host, DRIFT_STATS]["ansible_stats"]["data"]["berth_drift"]
+        assert list(published) == [host], published
+        out[host] = published[host]
     return out
 
 
