@@ -87,7 +87,7 @@ def _rmi_arguments(sp: argparse.ArgumentParser) -> None:
     """``rmi`` and ``image rm``."""
     sp.add_argument("refs", nargs="+")
     sp.add_argument("-f", "--force", action="store_true")
-    sp.add_argument("--no-prune", action="store_true", help="do not delete untagged parents (build steps) or unused layers")
+    sp.add_argument("--no-prune", action="store_true", help="keep untagged parents (build steps) and unused layers")
 
 
 def _images_arguments(sp: argparse.ArgumentParser) -> None:
