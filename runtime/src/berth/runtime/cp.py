@@ -480,19 +480,27 @@ def extract_archive(root_fd: int, dest_path: str, f: BinaryIO) -> int:
 
 def _dest_dir(root_fd: int, dest_path: str) -> tuple[str, ...]:
     """The destination directory's place from the root (symlinks resolved inside it)."""
-    missing = NotFound(f"Could not find the file {dest_path} in container", path=dest_path)
+    with _existing(root_fd, dest_path, follow_last=True) as (entry, st):
+        if not stat.S_ISDIR(st.st_mode):
+            raise CopyError(f"cp: destination {dest_path} must be a directory when copying from a tar stream",
+                            path=dest_path)
+        return entry.parts
+
+
+@contextmanager
+def _existing(root_fd: int, path: str, *, follow_last: bool) -> Iterator[tuple[Entry, os.stat_result]]:
+    """``path`` in the container (symlinks resolved inside its root) and its lstat, closed after;
+    NotFound worded as ``docker cp`` words it."""
+    missing = NotFound(f"Could not find the file {path} in container", path=path)
     try:
-        entry = resolve(root_fd, dest_path, follow_last=True)
+        entry = resolve(root_fd, path, follow_last=follow_last)
     except (FileNotFoundError, NotADirectoryError):
         raise missing from None
     try:
         st = entry.lstat()
         if st is None:
             raise missing
-        if not stat.S_ISDIR(st.st_mode):
-            raise CopyError(f"cp: destination {dest_path} must be a directory when copying from a tar stream",
-                            path=dest_path)
-        return entry.parts
+        yield entry, st
     finally:
         entry.close()
 
@@ -581,15 +589,7 @@ def write_archive(root_fd: int, src_path: str, out: BinaryIO) -> None:
     ``.`` for ``DIR/.`` (the directory's content); hardlinked files are archived once and linked. Read by
     fd from the container's root, never through a path the container could redirect."""
     contents_only = src_path.endswith(("/.", "/./")) or src_path in (".", "./")
-    missing = NotFound(f"Could not find the file {src_path} in container", path=src_path)
-    try:
-        entry = resolve(root_fd, src_path, follow_last=src_path.endswith("/") or contents_only)
-    except (FileNotFoundError, NotADirectoryError):
-        raise missing from None
-    try:
-        st = entry.lstat()
-        if st is None:
-            raise missing
+    with _existing(root_fd, src_path, follow_last=src_path.endswith("/") or contents_only) as (entry, st):
         if (contents_only or src_path.endswith("/")) and not stat.S_ISDIR(st.st_mode):
             raise CopyError(f"not a directory: {src_path}", path=src_path)
         top = "." if contents_only or entry.name == "." else entry.name
@@ -598,8 +598,6 @@ def write_archive(root_fd: int, src_path: str, out: BinaryIO) -> None:
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, encoding="utf-8",
                           errors="surrogateescape") as tf:
             _TarWriter(tf).add(entry.dir_fd, entry.name, top)
-    finally:
-        entry.close()
 
 
 class _TarWriter:
