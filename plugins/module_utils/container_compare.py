@@ -96,7 +96,7 @@ def _security_texts(opts) -> list[str]:
 
     out = set()
     for opt in opts:
-        key, _, value = opt.partition("=")
+        key, _sep, value = opt.partition("=")
         if opt in ("seccomp=builtin", "no-new-privileges=false"):
             continue
         if key == "seccomp" and value.startswith("{"):
