@@ -345,3 +345,19 @@ def test_rmi_of_a_built_image_deletes_its_untagged_steps_as_docker_does(builder:
     deleted = [line["Deleted"] for line in builder.rmi("other:1") if "Deleted" in line]
     assert deleted == [second, shared]  # busybox has a name: kept
     assert builder.rmi("busybox")[-1] == {"Deleted": base}
+
+
+def test_run_output_the_attach_socket_lost_comes_from_the_log(builder: Engine, tmp_path: Path, monkeypatch) -> None:
+    """conmon can close the attach socket at exit before passing on the last output; the step's
+    output is then completed from the container's log."""
+    from berth.build.builder import run as step
+
+    def lossy(sock, out):  # read the socket to its end, pass nothing on
+        while sock.recv(1 << 16):
+            pass
+        return {"stdout": "", "stderr": ""}
+
+    monkeypatch.setattr(step, "_relay", lossy)
+    ctx = write_tree(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN echo to-stdout && echo to-stderr >&2\n"})
+    _, out = build(builder, ctx, no_cache=True)
+    assert "to-stdout\n" in out and "to-stderr\n" in out

@@ -48,8 +48,9 @@ def run_in_container(engine: Any, parent: Digest, command: Sequence[str], env: S
                 s.close()
             raise
         with socks[0] as sock:
-            _relay(sock, out)
+            relayed = _relay(sock, out)
         code = co.wait(engine, cid)
+        _rest_of_log(engine, cid, relayed, out)
         if code != 0:
             raise BuildStepFailed(f"The command '{' '.join(command)}' returned a non-zero code: {code}",
                                   command=list(command), code=code)
@@ -60,20 +61,43 @@ def run_in_container(engine: Any, parent: Digest, command: Sequence[str], env: S
         out(f"Removing intermediate container {cid[:12]}\n")
 
 
-def _relay(sock: Any, out: Output) -> None:
-    """conmon's attach packets (one stream byte, then data) to ``out``, until the container is done."""
-    decoders = {2: codecs.getincrementaldecoder("utf-8")("replace"),
-                3: codecs.getincrementaldecoder("utf-8")("replace")}
+#: conmon's attach packet stream byte -> the log's stream name
+_STREAMS = {2: "stdout", 3: "stderr"}
+
+
+def _relay(sock: Any, out: Output) -> dict[str, str]:
+    """conmon's attach packets (one stream byte, then data) to ``out``, until the container is done;
+    returns the text relayed per stream."""
+    decoders = {n: codecs.getincrementaldecoder("utf-8")("replace") for n in _STREAMS}
+    relayed = dict.fromkeys(_STREAMS.values(), "")
+
+    def emit(n: int, text: str) -> None:
+        if text:
+            relayed[_STREAMS[n]] += text
+            out(text)
+
     while True:
         packet = sock.recv(1 << 16)
         if not packet:
             break
-        decoder = decoders.get(packet[0])
-        if decoder is not None:
-            text = decoder.decode(packet[1:])
-            if text:
-                out(text)
-    for decoder in decoders.values():
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            out(tail)
+        if packet[0] in decoders:
+            emit(packet[0], decoders[packet[0]].decode(packet[1:]))
+    for n, decoder in decoders.items():
+        emit(n, decoder.decode(b"", final=True))
+    return relayed
+
+
+def _rest_of_log(engine: Any, cid: str, relayed: dict[str, str], out: Output) -> None:
+    """What the container wrote that the attach socket did not bring: conmon may close the socket at
+    the container's exit before it has passed on the last of its output (seen under load), while its
+    log file has it all."""
+    from berth.engine import container_ops as co
+
+    logged = dict.fromkeys(relayed, "")
+    with contextlib.suppress(BerthError, OSError):
+        for line in co.logs(engine, cid):
+            if line.stream in logged:
+                logged[line.stream] += line.line
+    for stream, text in logged.items():
+        if len(text) > len(relayed[stream]) and text.startswith(relayed[stream]):
+            out(text[len(relayed[stream]):])
