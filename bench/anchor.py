@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -48,6 +49,20 @@ def collections_path() -> Path | None:
     cache = Path(os.environ.get("BERTH_TEST_CACHE", Path.home() / ".cache" / "berth"))
     path = Path(os.environ.get("BERTH_BENCH_COLLECTIONS", cache / "bench-collections"))
     return path if (path / "ansible_collections" / "community" / "docker").is_dir() else None
+
+
+def versions() -> dict:
+    """What the anchors are, for results.json."""
+    docker = docker_available()
+    out: dict = {"docker_host": os.environ.get("DOCKER_HOST"), "docker_server": None, "community.docker": None}
+    if docker:
+        out["docker_server"] = subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True,
+                                              text=True).stdout.strip()
+    path = collections_path()
+    if path is not None:
+        manifest = path / "ansible_collections" / "community" / "docker" / "MANIFEST.json"
+        out["community.docker"] = json.loads(manifest.read_text())["collection_info"]["version"]
+    return out
 
 
 def pss_kib(pid: int) -> int:

@@ -46,7 +46,7 @@ import buildbench  # noqa: E402
 import netbench  # noqa: E402
 import playbench  # noqa: E402
 import runbench  # noqa: E402
-from anchor import docker_available, docker_note, row, use_bench_docker  # noqa: E402
+from anchor import docker_available, docker_note, row, use_bench_docker, versions  # noqa: E402
 from imagegen import layer_tar  # noqa: E402
 from registry_fixture import start_registry  # noqa: E402
 
@@ -96,9 +96,13 @@ def load() -> list[float]:
 
 def main() -> int:
     use_bench_docker()
-    # without bytecode caching every CLI call compiles berth first: it shows in every latency
-    results: dict = {"machine": {"cpus": os.cpu_count(), "bytecode_cache": not sys.flags.dont_write_bytecode,
-                                 "load_start": load()}, "runs": RUNS, "load": {}}
+    # without bytecode caching every CLI call compiles each berth module that has no up-to-date
+    # .pyc first (those being edited, new ones): it shows in every latency, and an installed
+    # engine (pip compiles on install) does not pay it. The bench's own commands write them.
+    inherited = os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    results: dict = {"machine": {"cpus": os.cpu_count(), "bytecode_cache": True,
+                                 "PYTHONDONTWRITEBYTECODE_inherited": inherited,
+                                 "load_start": load()}, "runs": RUNS, "load": {}, "anchors": versions()}
     src = source_engine()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -1,7 +1,7 @@
 """Container run figures of ``make bench`` (issue 4), called from ``run.py``.
 
 * ``run_latency_s``: wall time of ``berth run --rm busybox sh -c exit``, with ``--network none``
-  and with the default network (a bridge of the bench's own); median of max(BENCH_RUNS, 7) after
+  and with the default network (a bridge of the bench's own); median of max(BENCH_RUNS, 11) after
   one warm-up run of each. Anchor: ``docker run --rm`` of the same image, when a Docker daemon
   answers; berth and docker runs alternate (berth, docker, docker, berth, ...) so a burst of other
   work on the machine hits both alike. Goal: berth <= 0.5x docker.
@@ -26,7 +26,7 @@ from anchor import docker_available, docker_note, pids_with, pss_kib, row
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BERTH = [sys.executable, "-m", "berth.cli.main"]
-RUNS = max(int(os.environ.get("BENCH_RUNS", "3")), 7)
+RUNS = max(int(os.environ.get("BENCH_RUNS", "3")), 11)
 MONITORS = 5
 DOCKER_IMAGE = "berth-bench/busybox:latest"
 CMD = ["sh", "-c", "exit"]
