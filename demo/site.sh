@@ -19,15 +19,19 @@ ln -s "$PWD" "$WORK/collections/ansible_collections/berth/core"
 export ANSIBLE_COLLECTIONS_PATH=$WORK/collections
 started=$(date +%s)
 
-# a fresh start for the services (an earlier demo's containers hold the ports); the engine, its
-# image cache and the debootstrap base stay
-if [[ -x "$DEMO/prefix/bin/berth" ]]; then
-  "$DEMO/prefix/bin/berth" --root "$DEMO/root" ps -aq | xargs -r "$DEMO/prefix/bin/berth" --root "$DEMO/root" rm -f -v > /dev/null
+# An earlier demo's engine, images and services stay: site.yml converges them (starting what was
+# stopped), as it would a real site. BERTH_DEMO_FRESH=1 removes the services and their data first.
+demo_berth=("$DEMO/prefix/bin/berth" --root "$DEMO/root")
+if [[ -x "$DEMO/prefix/bin/berth" && ${BERTH_DEMO_FRESH:-0} == 1 ]]; then
+  "${demo_berth[@]}" ps -aq | xargs -r "${demo_berth[@]}" rm -f -v > /dev/null
   rm -rf "$DEMO/srv"
 fi
-for port in 9000 3307 8080 8081 6379; do
-  port_free $port || { echo "port $port is taken on this machine: the demo publishes it" >&2; exit 1; }
-done
+# the ports must be free unless the demo's own services hold them (berth refuses a taken port anyway)
+if ! [[ -x "$DEMO/prefix/bin/berth" && -n "$("${demo_berth[@]}" ps -q 2>/dev/null)" ]]; then
+  for port in 9000 3307 8080 8081 6379; do
+    port_free $port || { echo "port $port is taken on this machine: the demo publishes it" >&2; exit 1; }
+  done
+fi
 
 # the demo's engine (prefix + root) survives between runs: the image cache lives in its root
 cat > "$WORK/inventory.yml" <<INV
