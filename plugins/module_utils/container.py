@@ -3,10 +3,11 @@
 """Containers: the plan and the engine calls of ``berth.core.container`` / ``container_info``
 (options: ``container_options.py``; what is compared: ``container_compare.py``).
 
-A container's configuration cannot change in place in berth: any compared option that
-differs, or its image, means it is recreated (stopped, removed with its anonymous volumes
-kept unless ``keep_volumes: false``, created again, started if ``state: started``). Only its
-network connections change in place (connect / disconnect), and its running state.
+Limits and the restart policy (``UPDATABLE``) change in place through ``berth update``, as do
+the network connections (connect / disconnect) and the running state. Any other compared option
+that differs, or its image, means the container is recreated (stopped, removed with its
+anonymous volumes kept unless ``keep_volumes: false``, created again, started if
+``state: started``).
 """
 
 from __future__ import annotations
