@@ -5,7 +5,7 @@
 A module is a ``Resource`` subclass (see ``volume.py``) and a ``main()`` that calls
 ``run_module(ThatResource)``:
 
-- ``observe()`` reads what the host has (cheap: records on disk, no pyroute2, no network);
+- ``observe()`` reads what the host has (cheap: records on disk, no netlink, no network);
 - ``plan(desired, actual)`` is a pure function returning a ``Plan``: the actions to take and the
   differences found; it raises ``Refused`` for a change it will not make;
 - ``apply_<kind>(**params)`` performs one action; it is the only code that writes, and check mode

@@ -278,7 +278,7 @@ for resource, params in ((image.Image, {"name": sys.argv[3], "source": "pull"}),
                          (image.ImageInfo, {"name": [sys.argv[3]]})):
     result, _ = execute(resource, parse_options(resource.options, params), engine, check_mode=False)
     changed.append(result["changed"])
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("pyroute2", "requests", "urllib3"))
+heavy = sorted(m for m in sys.modules if m == "berth.network.rtnl" or m.split(".")[0] in ("requests", "urllib3"))
 print(json.dumps({"changed": changed, "heavy": heavy}))
 """
 

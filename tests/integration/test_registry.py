@@ -147,7 +147,7 @@ from berth.engine import Engine
 params = {"registry_url": "reg.example:5000", "username": "alice", "password": "pw", "insecure": True}
 result, _ = execute(registry.Registry, parse_options(registry.Registry.options, params), Engine(root=sys.argv[2]),
                     check_mode=False)
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("pyroute2", "requests", "urllib3"))
+heavy = sorted(m for m in sys.modules if m == "berth.network.rtnl" or m.split(".")[0] in ("requests", "urllib3"))
 print(json.dumps({"changed": result["changed"], "heavy": heavy}))
 """
 

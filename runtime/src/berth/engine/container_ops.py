@@ -355,7 +355,7 @@ def logs(engine: Engine, ref: str, *, follow: bool = False, tail: int | None = N
          timestamps: bool = False) -> Iterator[LogLine]:
     """(stream, line, time) tuples; ``timestamps`` prefixes each line with its time, as ``logs -t``."""
     from berth.runtime.errors import ContainerNotFound
-    from berth.runtime.liveness import is_alive
+    from berth.runtime.liveness import ExitWatch, is_alive
     from berth.runtime.logs import LogLine, read_log
 
     ctx = runtime_context(engine)
@@ -368,9 +368,11 @@ def logs(engine: Engine, ref: str, *, follow: bool = False, tail: int | None = N
             return False
         return is_alive(st.Pid, st.PidStartTime)
 
-    for rec in read_log(ctx.log_path(cid), follow=follow, tail=tail, since=parse_since(since),
-                        until=parse_since(until), running=running):
-        yield LogLine(rec.stream, f"{rec.time} {rec.line}", rec.time) if timestamps else rec
+    st = ctx.containers.state(cid)
+    with ExitWatch(st.Pid if follow else 0, st.PidStartTime) as watch:  # a follow ends at the exit
+        for rec in read_log(ctx.log_path(cid), follow=follow, tail=tail, since=parse_since(since),
+                            until=parse_since(until), running=running, sleep=watch.sleep):
+            yield LogLine(rec.stream, f"{rec.time} {rec.line}", rec.time) if timestamps else rec
 
 
 def parse_since(value: str | float | None, now: float | None = None) -> float | None:

@@ -8,7 +8,6 @@ the parent verifies the diff_id and publishes the directory.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -21,8 +20,10 @@ PARENT_ENV = "BERTH_LAYERS_PARENT"
 
 def _die_with_parent() -> None:
     """A killed pull must not leave an extraction running into a dir ``system check`` removes."""
+    from berth.libc import libc
+
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc().prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     # the parent may have died during this interpreter's start-up, before the line above: the
     # child was then re-parented and no signal will come
     parent = os.environ.get(PARENT_ENV)

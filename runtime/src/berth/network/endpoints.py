@@ -18,7 +18,7 @@ from typing import Any
 
 from berth.fsutil import atomic_write_json, read_json
 from berth.network.firewall.model import PortRule
-from berth.network.links import Interface
+from berth.network.model import Interface
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,7 @@ from berth.network.endpoints import Attached, Endpoint, EndpointFiles
 from berth.network.errors import InvalidNetworkConfig, NetworkExists, NetworkInUse, NetworkNotFound
 from berth.network.firewall.model import BridgeRule, FirewallState, PortRule
 from berth.network.ipam import Ipam
-from berth.network.links import Interface
-from berth.network.model import NetworkRecord, mac_for
+from berth.network.model import Interface, NetworkRecord, mac_for
 from berth.network.store import NetworkStore
 from berth.paths import DEFAULT_ROOT, Paths
 from berth.state import ContainerStore
@@ -229,7 +228,7 @@ class NetworkManager:
         namespace. Idempotent and cheap when there is nothing to undo.
 
         The veths go with the namespace (the kernel deletes a pair whose end is in a dying
-        namespace), so the exit hook needs no netlink and no pyroute2 import (~0.14 s); only a
+        namespace), so the exit hook needs no netlink socket; only a
         veth still there (the namespace held by something else) is deleted explicitly."""
         import socket
 

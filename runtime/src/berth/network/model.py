@@ -1,4 +1,5 @@
-"""``NetworkRecord``: one network as stored in ``networks/<id>.json``, and its Docker-shaped view."""
+"""``NetworkRecord``: one network as stored in ``networks/<id>.json``, and its Docker-shaped view;
+``Interface``: one network of a container, as its endpoint file stores it."""
 
 from __future__ import annotations
 
@@ -92,3 +93,16 @@ class NetworkRecord:
 def mac_for(ip: ipaddress.IPv4Address) -> str:
     """Docker's classic MAC for a container address: 02:42 and the four address bytes."""
     return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
+
+
+@dataclass(frozen=True)
+class Interface:
+    """One network of a container: the veth pair ``host_if`` (on ``bridge``) <-> ``ifname`` (inside)."""
+
+    bridge: str
+    host_if: str
+    ifname: str  # eth0, eth1...
+    address: ipaddress.IPv4Interface
+    mac: str
+    mtu: int
+    gateway: ipaddress.IPv4Address | None  # None: no default route through this one

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import os
 import threading
@@ -17,22 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from berth.libc import libc as _c
 from berth.network.errors import NetworkSetupError
 
 CLONE_NEWNET = 0x40000000
 MS_BIND = 0x1000
 MNT_DETACH = 0x2
 T = TypeVar("T")
-
-_libc: ctypes.CDLL | None = None
-
-
-def _c() -> ctypes.CDLL:
-    global _libc  # a handle to libc, loaded once; not engine state
-    if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return _libc
-
 
 def _in_thread(fn: Callable[[], T]) -> T:
     box: dict[str, object] = {}

@@ -7,7 +7,9 @@ A pid alone can be reused; pid plus its start time (field 22 of
 from __future__ import annotations
 
 import os
+import select
 import signal as _signal
+import time
 
 
 def start_time(pid: int) -> int:
@@ -28,6 +30,39 @@ def start_time(pid: int) -> int:
 
 def is_alive(pid: int, started: int) -> bool:
     return pid > 0 and started > 0 and start_time(pid) == started
+
+
+class ExitWatch:
+    """Sleeps that end early when one process exits (poll(2) on its pidfd, readable at its exit):
+    a follower of a container learns of the exit at once, not at its next poll."""
+
+    def __init__(self, pid: int, started: int) -> None:
+        self.fd: int | None = None
+        if pid <= 0:
+            return
+        try:
+            self.fd = os.pidfd_open(pid)
+        except (OSError, AttributeError):
+            return
+        if start_time(pid) != started:  # gone, or the pid reused: nothing to watch
+            self.close()
+
+    def sleep(self, seconds: float) -> None:
+        if self.fd is None:
+            time.sleep(seconds)
+        elif select.select([self.fd], [], [], seconds)[0]:
+            self.close()  # exited: later sleeps are plain ones
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> ExitWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def send_signal(pid: int, started: int, sig: int) -> bool:

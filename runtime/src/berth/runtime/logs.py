@@ -81,9 +81,10 @@ def _records(f, final: Callable[[], bool] = lambda: True) -> Iterator[LogLine | 
 
 def read_log(path: Path, *, follow: bool = False, tail: int | None = None, since: float | None = None,
              until: float | None = None, running: Callable[[], bool] = lambda: False,
-             poll: float = 0.1) -> Iterator[LogLine]:
+             poll: float = 0.1, sleep: Callable[[float], None] = time.sleep) -> Iterator[LogLine]:
     """Lines of the log. ``tail``: only the last N; ``since``/``until``: unix seconds;
-    ``follow``: keep reading while ``running()`` says the container runs (then drain and stop)."""
+    ``follow``: keep reading while ``running()`` says the container runs (then drain and stop),
+    ``sleep(poll)`` between reads (one that wakes at the container's exit ends a follow sooner)."""
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed in finally; reopened on rotation
     except FileNotFoundError:
@@ -118,7 +119,7 @@ def read_log(path: Path, *, follow: bool = False, tail: int | None = None, since
                 f.close()
                 f = open(path, "rb")  # noqa: SIM115
                 gen = _records(f, final)
-            time.sleep(poll)
+            sleep(poll)
     finally:
         f.close()
 

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
-from functools import cache
 from pathlib import Path
 
+from berth.libc import libc as _libc
+
 MNT_DETACH = 2
-
-
-@cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
 def mount(source: str, target: Path, fstype: str, flags: int = 0, data: str = "") -> None:

@@ -1,0 +1,46 @@
+"""The CLI builds only the invoked command's parsers: its command table must match the modules."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from importlib import import_module
+
+import pytest
+
+from berth.cli.main import COMMANDS, MODULES, build_parser, command_of
+
+
+def test_the_command_table_names_every_command_of_every_module_and_nothing_else():
+    for name in MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        import_module(f"berth.cli.{name}").register(sub)
+        assert {c: name for c in sub.choices} == {c: m for c, m in COMMANDS.items() if m == name}
+
+
+@pytest.mark.parametrize(("argv", "command"), [
+    (["run", "--rm", "busybox"], "run"),
+    (["--root", "/r", "ps", "-a"], "ps"),
+    (["--root=/r", "volume", "ls"], "volume"),
+    (["--root", "run", "ps"], "ps"),  # a root directory named like a command
+    (["--help"], None),
+    (["--version"], None),
+    ([], None),
+])
+def test_command_of(argv, command):
+    assert command_of(argv) == command
+
+
+def test_a_command_parser_holds_only_its_module_and_the_full_one_all():
+    assert set(build_parser("run")._subparsers._group_actions[0].choices) == {
+        c for c, m in COMMANDS.items() if m == "containers"}
+    assert set(build_parser(None)._subparsers._group_actions[0].choices) == set(COMMANDS)
+    assert set(build_parser("no-such-verb")._subparsers._group_actions[0].choices) == set(COMMANDS)
+
+
+def test_help_lists_every_command_and_an_unknown_one_is_argparses_error():
+    out = subprocess.run([sys.executable, "-m", "berth.cli.main", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and all(c in out.stdout for c in COMMANDS)
+    bad = subprocess.run([sys.executable, "-m", "berth.cli.main", "frobnicate"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice: 'frobnicate'" in bad.stderr and "volume" in bad.stderr
