@@ -5,6 +5,11 @@
   one warm-up run of each. Anchor: ``docker run --rm`` of the same image, when a Docker daemon
   answers; berth and docker runs alternate (berth, docker, docker, berth, ...) so a burst of other
   work on the machine hits both alike. Goal: berth <= 0.5x docker.
+* ``runtime_floor_s``: for context, what the OCI runtime alone takes for the same command: ``runc
+  run`` of a bundle made by ``runc spec`` on the same busybox rootfs (its own empty network
+  namespace, no seccomp, no monitor; a foreground run deletes the container at exit); median of the same count. Docker and
+  berth both pay at least this (each runs Debian's runc), so a ratio goal below
+  ``floor / docker`` cannot be met by any engine built on it.
 * ``monitor_pss_kib``: the proportional set size of the monitor (conmon) of each of
   ``MONITORS`` running containers, the mean and the largest. Goal: <= 2 MiB per container. For
   context: Docker's per-container monitor (containerd-shim-runc-v2) the same way.
@@ -61,6 +66,26 @@ def latency(berth: list[str], docker: bool) -> dict:
     return out
 
 
+def runtime_floor(busybox_tar: Path, tmp: Path) -> dict:
+    bundle = tmp / "floor"
+    (bundle / "rootfs").mkdir(parents=True)
+    subprocess.run(["tar", "-xf", str(busybox_tar), "-C", str(bundle / "rootfs")], check=True)
+    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
+    spec = json.loads((bundle / "config.json").read_text())
+    spec["process"].update(terminal=False, args=CMD)
+    (bundle / "config.json").write_text(json.dumps(spec))
+    state = tmp / "floor-state"
+    times = []
+    for i in range(RUNS + 1):  # the first one warms the page cache and is dropped
+        name = f"berth-bench-floor-{os.getpid()}-{i}"
+        t0 = time.perf_counter()
+        # a foreground `runc run` deletes the container itself when its process exits
+        subprocess.run(["runc", "--root", str(state), "run", "--bundle", str(bundle), name], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+    return {"median": statistics.median(times[1:]), "all": times[1:]}
+
+
 def _pss(pids: list[int], n: int, what: str) -> dict:
     if len(pids) != n:
         raise RuntimeError(f"found {len(pids)} {what} processes for {n} containers")
@@ -110,6 +135,7 @@ def bench(busybox_tar: Path) -> dict:
             subprocess.run(["docker", "import", str(busybox_tar), DOCKER_IMAGE], check=True, stdout=subprocess.DEVNULL)
         try:
             out["run_latency_s"] = latency(berth, docker)
+            out["runtime_floor_s"] = runtime_floor(busybox_tar, Path(tmp))
             out["monitor_pss_kib"] = {"berth": monitors_berth(berth),
                                       "docker": monitors_docker() if docker else None}
         finally:
@@ -129,6 +155,11 @@ def table(res: dict) -> list[str]:
         fig = res["run_latency_s"][net]
         rows.append(row(label, fig["berth"]["median"], (fig.get("docker") or {}).get("median"),
                         fig.get("ratio_berth_docker"), ".3f", "(goal <= 0.5)"))
+    floor = res.get("runtime_floor_s")
+    if floor:
+        docker = (res["run_latency_s"]["network_none"].get("docker") or {}).get("median")
+        rows.append(row("  floor: runc run alone s", floor["median"], docker,
+                        docker and floor["median"] / docker, ".3f", "(no engine can go below this)"))
     pss = res["monitor_pss_kib"]
     dk = pss.get("docker")
     rows.append(row("monitor PSS per container MiB", pss["berth"]["mean"] / 1024, dk and dk["mean"] / 1024,
