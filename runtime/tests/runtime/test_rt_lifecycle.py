@@ -80,6 +80,28 @@ def test_auto_remove_and_wait_returns_the_code(rt) -> None:
     assert co.ps(rt, all=True) == []
 
 
+def test_a_waiter_finalizes_at_once_without_waiting_for_the_exit_hook(rt, monkeypatch) -> None:
+    """conmon's exit hook is a fresh interpreter; a process already waiting does its work as soon as
+    the exit code is written. With a hook that does nothing, wait still returns at once (well
+    within HOOK_GRACE), the record is finalized, and an --rm container is gone."""
+    from berth.runtime import lifecycle
+
+    monkeypatch.setattr(lifecycle, "exit_command", lambda ctx, cid: ("/bin/true",))
+    for auto_remove, condition in ((True, "removed"), (False, "not-running")):
+        cid = co.create(rt, ContainerSpec(image="busybox", command=("sh", "-c", "exit 3"), auto_remove=auto_remove))
+        co.start(rt, cid)
+        t0 = time.monotonic()
+        assert co.wait(rt, cid, condition=condition, timeout=30) == 3
+        assert time.monotonic() - t0 < lifecycle.HOOK_GRACE / 2
+        if auto_remove:
+            assert co.ps(rt, all=True) == []
+        else:
+            state = co.inspect(rt, cid)["State"]
+            assert (state["Status"], state["ExitCode"], state["Pid"]) == ("exited", 3, 0)
+            co.rm(rt, cid)
+    assert mounts_under(rt.paths.root) == []
+
+
 def test_kill_with_a_signal(rt) -> None:
     cid = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "60")))
     co.start(rt, cid)
