@@ -230,15 +230,12 @@ class Container(Resource):
         if found is None and opts.state == "absent":
             return out
         if found is not None:
-            from berth.containers.record import recorded_spec
-            from berth.engine.container_ops import runtime_context
-
-            out["spec"] = recorded_spec(runtime_context(self.engine).containers.config(found["Id"]))
+            out["spec"] = self.engine.container_spec(found["Id"])
         if opts.state == "absent":
             return out
         if opts.image:
             with contextlib.suppress(ImageNotFound):
-                out["image_id"] = str(self.engine.store.images.resolve(opts.image))
+                out["image_id"] = str(self.engine.image_id(opts.image))
             if out["image_id"] and opts.pull == "always":
                 out["pull_needed"] = self._registry_has_another(opts.image, out["image_id"])
         if opts.env_file is not None:
@@ -261,7 +258,7 @@ class Container(Resource):
         if digest is None:
             return False  # let the task go on with the image it has, as docker_container does
         try:
-            return str(self.engine.store.images.resolve(f"{ref.name}@{digest}")) != image_id
+            return str(self.engine.image_id(f"{ref.name}@{digest}")) != image_id
         except ImageNotFound:
             return True
 
@@ -288,7 +285,8 @@ class Container(Resource):
 
             for net in dict.fromkeys(wanted):
                 try:
-                    self.engine.networks.inspect(net)
+                    # the record only: inspect would read every container's record for its users
+                    self.engine.networks.store.get(net)
                 except NotFound:
                     out[f"networks.{net}" if net in [n.name for n in opts.networks or ()] else "network_mode"] = \
                         f"no such network: {net}"

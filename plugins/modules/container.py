@@ -437,11 +437,14 @@ container:
     NetworkSettings: {Networks: {bridge: {IPAddress: 10.88.0.2}}}
 """
 
-from ansible_collections.berth.core.plugins.module_utils.container import Container
-from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+from ansible_collections.berth.core.plugins.module_utils.bytecode import install
 
 
 def main():
+    install()  # the module_utils below come from cached bytecode, not compiled on every task
+    from ansible_collections.berth.core.plugins.module_utils.container import Container
+    from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+
     run_module(Container)
 
 

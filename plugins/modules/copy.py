@@ -157,11 +157,14 @@ file:
       returned: when it is a symlink
 """
 
-from ansible_collections.berth.core.plugins.module_utils.copy import Copy
-from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+from ansible_collections.berth.core.plugins.module_utils.bytecode import install
 
 
 def main():
+    install()  # the module_utils below come from cached bytecode, not compiled on every task
+    from ansible_collections.berth.core.plugins.module_utils.copy import Copy
+    from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+
     run_module(Copy)
 
 

@@ -162,11 +162,14 @@ stderr_lines:
   elements: str
 """
 
-from ansible_collections.berth.core.plugins.module_utils.exec import Exec
-from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+from ansible_collections.berth.core.plugins.module_utils.bytecode import install
 
 
 def main():
+    install()  # the module_utils below come from cached bytecode, not compiled on every task
+    from ansible_collections.berth.core.plugins.module_utils.exec import Exec
+    from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+
     run_module(Exec)
 
 

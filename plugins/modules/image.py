@@ -228,11 +228,14 @@ stdout:
   type: str
 """
 
-from ansible_collections.berth.core.plugins.module_utils.image import Image
-from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+from ansible_collections.berth.core.plugins.module_utils.bytecode import install
 
 
 def main():
+    install()  # the module_utils below come from cached bytecode, not compiled on every task
+    from ansible_collections.berth.core.plugins.module_utils.image import Image
+    from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+
     run_module(Image)
 
 

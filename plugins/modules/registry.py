@@ -172,11 +172,14 @@ registry:
       type: bool
 """
 
-from ansible_collections.berth.core.plugins.module_utils.registry import Registry
-from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+from ansible_collections.berth.core.plugins.module_utils.bytecode import install
 
 
 def main():
+    install()  # the module_utils below come from cached bytecode, not compiled on every task
+    from ansible_collections.berth.core.plugins.module_utils.registry import Registry
+    from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+
     run_module(Registry)
 
 

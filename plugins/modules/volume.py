@@ -114,11 +114,14 @@ volume:
     Scope: local
 """
 
-from ansible_collections.berth.core.plugins.module_utils.runner import run_module
-from ansible_collections.berth.core.plugins.module_utils.volume import Volume
+from ansible_collections.berth.core.plugins.module_utils.bytecode import install
 
 
 def main():
+    install()  # the module_utils below come from cached bytecode, not compiled on every task
+    from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+    from ansible_collections.berth.core.plugins.module_utils.volume import Volume
+
     run_module(Volume)
 
 

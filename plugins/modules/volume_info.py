@@ -58,11 +58,14 @@ volume:
     Scope: local
 """
 
-from ansible_collections.berth.core.plugins.module_utils.runner import run_module
-from ansible_collections.berth.core.plugins.module_utils.volume import VolumeInfo
+from ansible_collections.berth.core.plugins.module_utils.bytecode import install
 
 
 def main():
+    install()  # the module_utils below come from cached bytecode, not compiled on every task
+    from ansible_collections.berth.core.plugins.module_utils.runner import run_module
+    from ansible_collections.berth.core.plugins.module_utils.volume import VolumeInfo
+
     run_module(VolumeInfo)
 
 

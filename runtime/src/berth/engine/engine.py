@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from berth.errors import Conflict, ImageInUse, ImageNotFound, InvalidArgument
 from berth.paths import Paths
-from berth.progress import ProgressFn, no_progress
-from berth.reference import Digest, Platform, Reference, familiar_key
 
+# berth.reference and berth.progress are imported where used: a volume task's no-change run needs
+# neither, and every task pays for what the engine imports (DESIGN, budgets)
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from berth.containers.spec import ContainerSpec
     from berth.distribution.puller import PullResult
     from berth.distribution.pusher import PushResult
+    from berth.progress import ProgressFn
+    from berth.reference import Digest, Reference
+    from berth.runtime.context import RuntimeContext
     from berth.store import Store
     from berth.store.check import CheckReport
     from berth.store.store import GCResult
@@ -142,10 +145,29 @@ class Engine:
 
         return container_ops.ps(self, all=all)
 
-    def inspect_container(self, ref: str) -> dict[str, Any]:
-        from berth.engine import container_ops
+    # The read-only views of one container go to berth.runtime directly, not through
+    # container_ops (whose imports serve create and start): a container task's no-change run
+    # inspects a container and reads its creation spec, nothing more (DESIGN, budgets).
+    @cached_property
+    def _runtime_ctx(self) -> RuntimeContext:
+        """The engine's RuntimeContext. ``container_ops.runtime_context(engine)`` keeps its context
+        under this same attribute, so whichever comes first makes the one both use."""
+        from berth.runtime.context import RuntimeContext
 
-        return container_ops.inspect(self, ref)
+        return RuntimeContext(self.paths, self.config.extra.get("default-runtime"), self.config)
+
+    def inspect_container(self, ref: str) -> dict[str, Any]:
+        from berth.runtime.views import inspect_view
+
+        ctx = self._runtime_ctx
+        return inspect_view(ctx, ctx.containers.lookup(ref))
+
+    def container_spec(self, ref: str) -> ContainerSpec | None:
+        """The spec the container was created from (None: created before the engine recorded it)."""
+        from berth.containers.record import recorded_spec
+
+        containers = self._runtime_ctx.containers
+        return recorded_spec(containers.config(containers.lookup(ref)))
 
     def logs(self, ref: str, **kw: Any) -> Iterator[Any]:
         from berth.engine import container_ops
@@ -166,9 +188,7 @@ class Engine:
 
     @property
     def networks(self):  # -> berth.network.manager.NetworkManager, imported lazily
-        from berth.engine.container_ops import runtime_context
-
-        return runtime_context(self).network
+        return self._runtime_ctx.network
 
     def connect(self, ref: str, network: str, **kw: Any) -> str:
         from berth.engine import container_ops
@@ -234,7 +254,9 @@ class Engine:
         return container_ops.commit(self, ref, repo, **kw)
 
     # -- images --------------------------------------------------------------
-    def pull(self, ref: str, *, platform: str | None = None, progress: ProgressFn = no_progress) -> PullResult:
+    def pull(self, ref: str, *, platform: str | None = None, progress: ProgressFn | None = None) -> PullResult:
+        from berth.reference import Platform, Reference
+
         reference = Reference.parse(ref)
         plat = Platform.parse(platform) if platform else None
         return self._puller(reference, progress).pull(reference, plat)
@@ -242,30 +264,37 @@ class Engine:
     def remote_image(self, ref: str, *, platform: str | None = None) -> tuple[Digest, Digest]:
         """(the registry's digest, the image ID) a ``pull`` of ``ref`` would bring, from its manifests
         only: no blob is downloaded and nothing is stored."""
+        from berth.reference import Platform, Reference
+
         reference = Reference.parse(ref)
         plat = Platform.parse(platform) if platform else None
         return self._puller(reference).resolve(reference, plat)
 
-    def _puller(self, reference: Reference, progress: ProgressFn = no_progress):
+    def _puller(self, reference: Reference, progress: ProgressFn | None = None):
         from berth.distribution.puller import Puller
+        from berth.progress import no_progress
 
         return Puller(
             self.store,
             self.registry_client(reference.registry),
             max_workers=self.config.max_concurrent_downloads,
             attempts=self.config.max_download_attempts,
-            progress=progress,
+            progress=progress or no_progress,
         )
 
     def registry_digest(self, ref: str) -> Digest | None:
         """The digest of the manifest the registry holds under ``ref`` now (HEAD), None if it has none."""
+        from berth.reference import Reference
+
         reference = Reference.parse(ref)
         client = self.registry_client(reference.registry)
         client.ping()
         return client.manifest_digest(reference.repository, reference.lookup)
 
-    def push(self, ref: str, *, progress: ProgressFn = no_progress) -> PushResult:
+    def push(self, ref: str, *, progress: ProgressFn | None = None) -> PushResult:
         from berth.distribution.pusher import Pusher
+        from berth.progress import no_progress
+        from berth.reference import Reference
 
         reference = Reference.parse(ref)
         image_id = self._resolve_for_push(reference)
@@ -273,7 +302,8 @@ class Engine:
         if record is None:
             raise ImageNotFound(f"no such image: {ref}", image=ref)
         client = self.registry_client(reference.registry)
-        pusher = Pusher(self.store, client, max_workers=self.config.max_concurrent_uploads, progress=progress)
+        pusher = Pusher(self.store, client, max_workers=self.config.max_concurrent_uploads,
+                        progress=progress or no_progress)
         return pusher.push(reference, record)
 
     def _resolve_for_push(self, reference: Reference) -> Digest:
@@ -285,10 +315,18 @@ class Engine:
             ) from None
 
     def image_id(self, ref: str) -> Digest:
-        return self.store.images.resolve(ref)
+        """The ID of the image ``ref`` names (name[:tag], name@digest, ID or unique ID prefix)."""
+        # the name index alone (``store.images`` is such an ImageStore, holding nothing but paths):
+        # opening the whole store imports all of it, which a container task's no-change run would
+        # pay for (DESIGN, budgets)
+        from berth.store.images import ImageStore
+
+        return ImageStore(self.paths).resolve(ref)
 
     def tag(self, source: str, target: str) -> bool:
         """Point ``target`` at the image ``source`` names; True if that changed anything."""
+        from berth.reference import Reference
+
         image_id = self.store.images.resolve(source)
         ref = Reference.parse(target)
         if ref.digest:
@@ -308,6 +346,7 @@ class Engine:
         Returns Docker's list of ``{"Untagged": name}`` / ``{"Deleted": id}``.
         """
         from berth.engine.image_views import build_ancestors
+        from berth.reference import Reference, familiar_key
 
         image_id = self.store.images.resolve(ref)
         ancestors = build_ancestors(self.store, image_id) if prune else []

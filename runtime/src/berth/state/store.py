@@ -29,7 +29,6 @@ from berth.paths import Paths
 from berth.runtime.errors import ContainerNotFound, NameInUse
 from berth.state.names import random_name, validate_name
 from berth.state.records import ContainerState, now_rfc3339
-from berth.store.blobs import temp_name
 
 #: build_config(id, bare_name) -> the Docker-shaped config.json body
 ConfigBuilder = Callable[[str, str], dict[str, Any]]
@@ -57,6 +56,9 @@ class ContainerStore:
     # -- create / remove -----------------------------------------------------
     def create(self, name: str | None, build_config: ConfigBuilder, prepare: Preparer | None = None) -> str:
         """Publish a new record; raise NameInUse if ``name`` is taken. Returns the new id."""
+        # here, not at the top: a lookup (a no-change Ansible task) need not import berth.store
+        from berth.store.blobs import temp_name
+
         bare = validate_name(name) if name else None
         cid = secrets.token_hex(32)
         self.paths.tmp.mkdir(parents=True, exist_ok=True)
@@ -114,6 +116,8 @@ class ContainerStore:
 
     def remove(self, cid: str) -> None:
         """Drop the record and its name; idempotent. The caller has stopped and unmounted it."""
+        from berth.store.blobs import temp_name
+
         bare = self.name_of(cid)
         self._mark_removing(cid)  # a crash from here on: ``system check --repair`` finishes the removal
         self.paths.tmp.mkdir(parents=True, exist_ok=True)

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from berth.errors import ImageNotFound, InvalidReference, StoreError
 from berth.fsutil import atomic_write_json, read_json
 from berth.locks import file_lock
 from berth.paths import Paths
 from berth.reference import Digest, Reference
-from berth.store.records import ImageRecord
+
+if TYPE_CHECKING:
+    from berth.store.records import ImageRecord
 
 
 @dataclass
@@ -47,6 +50,9 @@ class ImageStore:
         return self.paths.images / f"{image_id.hex}.json"
 
     def get(self, image_id: Digest) -> ImageRecord | None:
+        # records are imported where read: resolving a name (a no-change Ansible task) needs none
+        from berth.store.records import ImageRecord
+
         raw = read_json(self._record_path(image_id))
         if raw is None:
             return None
