@@ -46,6 +46,10 @@ from berth.errors import BerthError, InvalidArgument
 from berth.runtime.context import RuntimeContext
 from berth.runtime.errors import ContainerNotRunning
 
+#: how long an exec session's conmon may take to exit after reporting the exit code (it has only
+#: a socket to unlink left to do) before its directory is left to ``sweep_sessions``
+CONMON_EXIT_TIMEOUT = 10.0
+
 
 @dataclass(frozen=True)
 class ExecOptions:
@@ -329,6 +333,22 @@ class _SyncReader:
             return -1, line.decode(errors="replace")
         return int(msg.get("data", -1)), str(msg.get("message", "")).strip()
 
+    def wait_closed(self, timeout: float) -> bool:
+        """Whether the pipe reached EOF within ``timeout`` seconds (anything still sent is dropped).
+
+        conmon holds the only write end (it makes the fd close-on-exec, so nothing it runs
+        inherits it): EOF means the conmon process is gone, not merely done talking."""
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                return False
+            if not os.read(self.fd, 65536):
+                return True
+
 
 def sessions_dir(ctx: RuntimeContext, cid: str) -> Path:
     return ctx.bundle(cid) / "exec"
@@ -368,7 +388,6 @@ def run_session(ctx: RuntimeContext, cid: str, process: dict[str, Any], opts: Ex
     """``exec -t`` (attached to the caller's stdio) or ``exec -d -t`` through ``conmon --exec``."""
     import secrets
 
-    from berth.fsutil import rmtree
     from berth.runtime.monitor import SYNC_TIMEOUT, find_conmon
 
     sweep_sessions(ctx, cid)
@@ -427,15 +446,28 @@ def run_session(ctx: RuntimeContext, cid: str, process: dict[str, Any], opts: Ex
             sock = None
         if detached:
             return ExecResult(0, pid=pid, extra={"detached": True})
-        done = sync.read(None)
-        code = done[0] if done is not None else _exit_file_code(sdir, cid)
-        rmtree(sdir)  # finished: conmon has written its last word
-        return ExecResult(code, pid=pid)
+        return ExecResult(_finish_session(sync, sdir, cid), pid=pid)
     finally:
         if sock is not None:
             sock.close()
         for fd in ours:
             os.close(fd)
+
+
+def _finish_session(sync: _SyncReader, sdir: Path, cid: str, exit_timeout: float = CONMON_EXIT_TIMEOUT) -> int:
+    """The exit code of a finished attached session; its directory goes once conmon has exited.
+
+    The exit message is not conmon's last act: it unlinks its attach socket in ``sdir`` after
+    sending it, so an rmtree right after the message races it and meets a vanished file
+    (FileNotFoundError: ``exec -it`` exited 1 instead of the process's code). A conmon still
+    there after ``exit_timeout`` has its directory left to ``sweep_sessions``."""
+    from berth.fsutil import rmtree
+
+    done = sync.read(None)
+    code = done[0] if done is not None else _exit_file_code(sdir, cid)
+    if done is None or sync.wait_closed(exit_timeout):  # None: EOF already, conmon is gone
+        rmtree(sdir)
+    return code
 
 
 def _conmon_error(sync: _SyncReader) -> str:
