@@ -23,6 +23,9 @@ Writes bench/results.json and prints a table. Figures:
 Anchors: ``bench/anchors.sh start`` (``anchor.py`` says where the bench looks); without them every
 figure is still measured and the docker column says n/a. The load average is recorded around each
 figure: the machine may be shared.
+
+``BENCH_ONLY`` (comma-separated, from ``pull cli run network build playbook``) measures only those
+figures, e.g. ``BENCH_ONLY=playbook make bench``; the default is all of them.
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 LAYER_BYTES = int(os.environ.get("BENCH_LAYER_MB", "110")) << 20
 CACHE = Path(os.environ.get("BERTH_TEST_CACHE", Path.home() / ".cache" / "berth")) / "bench"
 IMAGE = "bench/pull3:v1"
+FIGURES = ("pull", "cli", "run", "network", "build", "playbook")
+ONLY = [f.strip() for f in os.environ.get("BENCH_ONLY", "").split(",") if f.strip()]
+
+
+def wanted(figure: str) -> bool:
+    return not ONLY or figure in ONLY
 
 
 def timed(cmd: list[str], **kw) -> float:
@@ -95,6 +104,10 @@ def load() -> list[float]:
 
 
 def main() -> int:
+    unknown = sorted(set(ONLY) - set(FIGURES))
+    if unknown:
+        print(f"BENCH_ONLY: unknown figure(s) {', '.join(unknown)} (of {', '.join(FIGURES)})", file=sys.stderr)
+        return 2
     use_bench_docker()
     # without bytecode caching every CLI call compiles each berth module that has no up-to-date
     # .pyc first (those being edited, new ones): it shows in every latency, and an installed
@@ -102,7 +115,47 @@ def main() -> int:
     inherited = os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     results: dict = {"machine": {"cpus": os.cpu_count(), "bytecode_cache": True,
                                  "PYTHONDONTWRITEBYTECODE_inherited": inherited,
-                                 "load_start": load()}, "runs": RUNS, "load": {}, "anchors": versions()}
+                                 "load_start": load()}, "runs": RUNS, "load": {}, "anchors": versions(),
+               "figures": [f for f in FIGURES if wanted(f)]}
+    if wanted("pull"):
+        pull_bench(results)
+    if wanted("cli"):
+        startup = [timed([str(REPO / ".venv/bin/berth"), "--help"]) for _ in range(5)]
+        results["cli_startup_s"] = statistics.median(startup)
+    failed = False
+    tools = ("runc", "conmon", "busybox")
+    skipped = None
+    if os.geteuid() != 0 or not all(shutil.which(t) or os.access(f"/usr/sbin/{t}", os.X_OK) for t in tools):
+        skipped = "needs root, runc, conmon and busybox"
+    # each figure on its own: a failing one is written as its error, and the others still run
+    figures = {"run": lambda: with_busybox(runbench.bench),
+               "network": netbench.bench,
+               "build": lambda: with_busybox(lambda bb: buildbench.bench(BERTH, bb, RUNS, docker_available())),
+               "playbook": lambda: with_busybox(lambda bb: playbench.bench(bb, RUNS))}
+    for key, bench in figures.items():
+        if not wanted(key):
+            continue
+        if skipped:
+            results[key] = {"skipped": skipped}
+            continue
+        before = load()
+        try:
+            results[key] = bench()
+        except Exception as exc:
+            results[key] = {"error": f"{type(exc).__name__}: {exc}"}
+            failed = True
+        results["load"][key] = {"before": before, "after": load()}
+    results["machine"]["load_end"] = load()
+
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    for line in table(results):
+        print(line)
+    print(f"results: {HERE / 'results.json'}")
+    return 1 if failed else 0
+
+
+def pull_bench(results: dict) -> None:
+    """pull_cold_s, pull_warm_s (and the image measured) into ``results``."""
     src = source_engine()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -156,59 +209,32 @@ def main() -> int:
                 results["pull_cold_s"]["skopeo_dir_no_extract"] = statistics.median(sk)
         finally:
             reg.stop()
-    startup = [timed([str(REPO / ".venv/bin/berth"), "--help"]) for _ in range(5)]
-    results["cli_startup_s"] = statistics.median(startup)
-    failed = False
-    tools = ("runc", "conmon", "busybox")
-    skipped = None
-    if os.geteuid() != 0 or not all(shutil.which(t) or os.access(f"/usr/sbin/{t}", os.X_OK) for t in tools):
-        skipped = "needs root, runc, conmon and busybox"
-    # each figure on its own: a failing one is written as its error, and the others still run
-    figures = {"run": lambda: with_busybox(runbench.bench),
-               "network": netbench.bench,
-               "build": lambda: with_busybox(lambda bb: buildbench.bench(BERTH, bb, RUNS, docker_available())),
-               "playbook": lambda: with_busybox(lambda bb: playbench.bench(bb, RUNS))}
-    for key, bench in figures.items():
-        if skipped:
-            results[key] = {"skipped": skipped}
-            continue
-        before = load()
-        try:
-            results[key] = bench()
-        except Exception as exc:
-            results[key] = {"error": f"{type(exc).__name__}: {exc}"}
-            failed = True
-        results["load"][key] = {"before": before, "after": load()}
-    results["machine"]["load_end"] = load()
-
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    for line in table(results):
-        print(line)
-    print(f"results: {HERE / 'results.json'}")
-    return 1 if failed else 0
 
 
 def table(results: dict) -> list[str]:
-    pc, pw = results["pull_cold_s"], results["pull_warm_s"]
     rows = [f"{'figure':<34}{'berth':>10}{'docker':>10}{'ratio':>8}",
             f"load average (1, 5, 15 min) at start {results['machine']['load_start']}, "
             f"at end {results['machine']['load_end']}"]
-    rows.append(row(f"pull cold ({results['image']['size'] >> 20} MB, 3 layers) s", pc["berth"], pc.get("docker"),
-                    pc.get("ratio_berth_docker"), ".2f"))
-    if "skopeo_dir_no_extract" in pc:
-        rows.append(f"{'  skopeo to dir (no extract) s':<34}{pc['skopeo_dir_no_extract']:>10.2f}")
-    rows.append(row("pull warm (up to date) s", pw["berth"], pw.get("docker"), pw.get("ratio_berth_docker")))
-    if pc.get("note"):
-        rows.append(f"  {pc['note']}")
-    rows.append(f"{'berth --help s':<34}{results['cli_startup_s']:>10.3f}")
+    if "pull_cold_s" in results:
+        pc, pw = results["pull_cold_s"], results["pull_warm_s"]
+        rows.append(row(f"pull cold ({results['image']['size'] >> 20} MB, 3 layers) s", pc["berth"],
+                        pc.get("docker"), pc.get("ratio_berth_docker"), ".2f"))
+        if "skopeo_dir_no_extract" in pc:
+            rows.append(f"{'  skopeo to dir (no extract) s':<34}{pc['skopeo_dir_no_extract']:>10.2f}")
+        rows.append(row("pull warm (up to date) s", pw["berth"], pw.get("docker"), pw.get("ratio_berth_docker")))
+        if pc.get("note"):
+            rows.append(f"  {pc['note']}")
+    if "cli_startup_s" in results:
+        rows.append(f"{'berth --help s':<34}{results['cli_startup_s']:>10.3f}")
     for key, mod, present in (("run", runbench, "run_latency_s"), ("network", netbench, "berth"),
                               ("build", buildbench, "cold_s"), ("playbook", playbench, "berth")):
-        fig = results[key]
+        fig = results.get(key)
+        if fig is None:  # not measured (BENCH_ONLY)
+            continue
         load_ = results["load"].get(key)
         rows.append(f"-- {key}" + (f" (load before {load_['before']}, after {load_['after']})" if load_ else ""))
         rows += mod.table(fig) if present in fig else [f"{key}: {fig.get('skipped') or fig.get('error')}"]
     return rows
-
 
 if __name__ == "__main__":
     sys.exit(main())
