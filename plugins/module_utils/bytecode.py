@@ -19,6 +19,7 @@ import importlib.util
 import marshal
 import os
 import sys
+import types
 import zipimport
 
 #: the modules served: this package's
@@ -90,8 +91,8 @@ class _Loader:
             try:
                 with open(path, "rb") as handle:
                     data = handle.read()
-                if data[:16] == header:
-                    code = marshal.loads(memoryview(data)[16:])
+                code = marshal.loads(memoryview(data)[16:]) if data[:16] == header else None
+                if isinstance(code, types.CodeType):
                     _fix_filename(code, self.filename)  # this task's zip, for tracebacks
                     return code
             except (OSError, EOFError, ValueError, TypeError):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import marshal
 import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from collkit import REPO
 
 PACKAGE = "ansible_collections/berth/core/plugins/module_utils"
@@ -98,12 +100,13 @@ def test_a_changed_source_is_never_run_from_a_stale_cache(tmp_path):
     assert run(payload(tmp_path / "three.zip", 2), cache)["compiled"] == []  # the new source cached
 
 
-def test_a_corrupt_cache_file_is_compiled_over(tmp_path):
+@pytest.mark.parametrize("body", [b"\x00garbage", marshal.dumps("VALUE = 3")], ids=["garbage", "not code"])
+def test_a_corrupt_cache_file_is_compiled_over(tmp_path, body):
     cache = tmp_path / "cache"
     zip_path = payload(tmp_path / "one.zip", 1)
     run(zip_path, cache)
     data = cache_file(cache).read_bytes()
-    cache_file(cache).write_bytes(data[:16] + b"\x00garbage")
+    cache_file(cache).write_bytes(data[:16] + body)
     again = run(zip_path, cache)
     assert again["value"] == 1
     assert len(again["compiled"]) == 1
