@@ -7,7 +7,10 @@ Figures, each the median of ``runs`` ``ansible-playbook`` runs (wall time of the
 * ``check``: the same playbook with ``--check`` on the converged host;
 * ``ping``: 41 ``ansible.builtin.ping`` tasks, the floor (what Ansible itself costs per task),
   run right after each ``again``.
-The goal of the issue: ``again`` <= 1.15x ``ping``. With Docker and community.docker installed
+The goal of the issue: ``again`` <= 1.15x ``ping``. Beside the wall times, each run's CPU time
+(user + system of ``ansible-playbook`` and everything it started: ``*_cpu``): on a shared machine
+other load stretches wall times far more than CPU times, so the CPU ratios say what a wall ratio
+taken under load cannot. With Docker and community.docker installed
 (``bench/anchors.sh start``; the collection is looked for where ``anchor.collections_path`` says),
 the same playbook written for community.docker is measured the same way, in the same rounds
 (anchor: ``again`` <= 0.8x and ``first`` <= 0.7x community.docker's).
@@ -18,11 +21,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import typing
 from pathlib import Path
 
 from anchor import NOT_INSTALLED, collections_path, docker_available, docker_note, row
@@ -53,14 +58,27 @@ def write_play(path: Path, task_list: list[dict]) -> Path:
     return path
 
 
-def play(inventory: Path, playbook: Path, env: dict, *extra: str) -> tuple[float, str]:
-    t0 = time.perf_counter()
+class Run(typing.NamedTuple):
+    """One ``ansible-playbook`` run: wall time, CPU time (user + system, its whole process tree), output."""
+
+    wall: float
+    cpu: float
+    stdout: str
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def play(inventory: Path, playbook: Path, env: dict, *extra: str) -> Run:
+    cpu0, t0 = _children_cpu(), time.perf_counter()
     proc = subprocess.run([str(PLAYBOOK), "-i", str(inventory), str(playbook), *extra], capture_output=True,
                           text=True, env=env, check=False)
-    took = time.perf_counter() - t0
+    took, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     if proc.returncode != 0:
         raise RuntimeError(f"{playbook.name} {' '.join(extra)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
-    return took, proc.stdout
+    return Run(took, cpu, proc.stdout)
 
 
 def recap_changed(output: str) -> int:
@@ -72,21 +90,31 @@ class Contestant:
 
     def __init__(self, inventory: Path, playbook: Path, env: dict, reset) -> None:
         self.inventory, self.playbook, self.env, self.reset = inventory, playbook, env, reset
-        self.times: dict[str, list[float]] = {"first": [], "again": [], "check": []}
+        self.runs: dict[str, list[Run]] = {"first": [], "again": [], "check": []}
 
     def round(self, after_again=None) -> None:
         self.reset()
-        self.times["first"].append(play(self.inventory, self.playbook, self.env)[0])
-        took, out = play(self.inventory, self.playbook, self.env)
-        if recap_changed(out):
-            raise RuntimeError(f"{self.playbook.name}: re-converge reported changes:\n{out[-3000:]}")
-        self.times["again"].append(took)
+        self.runs["first"].append(play(self.inventory, self.playbook, self.env))
+        again = play(self.inventory, self.playbook, self.env)
+        if recap_changed(again.stdout):
+            raise RuntimeError(f"{self.playbook.name}: re-converge reported changes:\n{again.stdout[-3000:]}")
+        self.runs["again"].append(again)
         if after_again:
             after_again()
-        self.times["check"].append(play(self.inventory, self.playbook, self.env, "--check")[0])
+        self.runs["check"].append(play(self.inventory, self.playbook, self.env, "--check"))
+
+    @property
+    def times(self) -> dict[str, list[float]]:
+        return {k: [r.wall for r in v] for k, v in self.runs.items()}
+
+    @property
+    def cpu(self) -> dict[str, list[float]]:
+        return {k: [r.cpu for r in v] for k, v in self.runs.items()}
 
     def figures(self) -> dict:
-        return {**{f"{k}_s": statistics.median(v) for k, v in self.times.items()}, "all": self.times}
+        return {**{f"{k}_s": statistics.median(v) for k, v in self.times.items()},
+                **{f"{k}_cpu_s": statistics.median(v) for k, v in self.cpu.items()},
+                "all": self.times, "all_cpu": self.cpu}
 
 
 def bench(busybox_tar: Path, runs: int) -> dict:
@@ -131,11 +159,11 @@ def bench(busybox_tar: Path, runs: int) -> dict:
             engines["community.docker"] = docker
         else:
             out["community.docker"] = {"skipped": docker}
-        pings: list[float] = []
+        pings: list[Run] = []
         try:
             for i in range(runs):
                 for name in (list(engines) if i % 2 == 0 else list(reversed(engines))):
-                    engines[name].round((lambda: pings.append(play(inventory, ping, env)[0])) if name == "berth"
+                    engines[name].round((lambda: pings.append(play(inventory, ping, env))) if name == "berth"
                                         else None)
         finally:
             reset()
@@ -143,15 +171,19 @@ def bench(busybox_tar: Path, runs: int) -> dict:
             if "community.docker" in engines:
                 engines["community.docker"].reset()
                 subprocess.run(["docker", "rmi", "-f", "busybox:bench"], capture_output=True)
-        out["ping_s"] = statistics.median(pings)
-        out["ping_all"] = pings
+        ping_wall, ping_cpu = [r.wall for r in pings], [r.cpu for r in pings]
+        out["ping_s"] = statistics.median(ping_wall)
+        out["ping_all"] = ping_wall
+        out["ping_cpu_s"] = statistics.median(ping_cpu)
+        out["ping_all_cpu"] = ping_cpu
         for name, contestant in engines.items():
             out[name] = contestant.figures()
-        bt = engines["berth"].times
-        out["ratio_again_ping"] = out["berth"]["again_s"] / out["ping_s"]
-        out["ratio_check_ping"] = out["berth"]["check_s"] / out["ping_s"]
-        out["ratio_again_ping_rounds"] = [a / p for a, p in zip(bt["again"], pings, strict=True)]
-        out["ratio_check_ping_rounds"] = [c / p for c, p in zip(bt["check"], pings, strict=True)]
+        bt, bc = engines["berth"].times, engines["berth"].cpu
+        for key in ("again", "check"):
+            out[f"ratio_{key}_ping"] = out["berth"][f"{key}_s"] / out["ping_s"]
+            out[f"ratio_{key}_ping_rounds"] = [a / p for a, p in zip(bt[key], ping_wall, strict=True)]
+            out[f"ratio_{key}_ping_cpu"] = out["berth"][f"{key}_cpu_s"] / out["ping_cpu_s"]
+            out[f"ratio_{key}_ping_cpu_rounds"] = [a / p for a, p in zip(bc[key], ping_cpu, strict=True)]
         if "community.docker" in engines:
             dt = engines["community.docker"].times
             for key in ("first", "again", "check"):
@@ -206,6 +238,11 @@ def table(result: dict) -> list[str]:
     rows.append(f"{'  re-converge / ping':<34}{result['ratio_again_ping']:>10.2f}   "
                 f"(goal <= 1.15, {spread('again_ping')})")
     rows.append(f"{'  check mode / ping':<34}{result['ratio_check_ping']:>10.2f}   ({spread('check_ping')})")
+    if "ratio_again_ping_cpu" in result:
+        rows.append(f"{'  CPU: re-converge / ping':<34}{result['ratio_again_ping_cpu']:>10.2f}   "
+                    f"({spread('again_ping_cpu')}; ping {result['ping_cpu_s']:.2f} s)")
+        rows.append(f"{'  CPU: check mode / ping':<34}{result['ratio_check_ping_cpu']:>10.2f}   "
+                    f"({spread('check_ping_cpu')})")
     if d.get("skipped"):
         rows.append(f"  {d['skipped']}")
     return rows
