@@ -82,6 +82,7 @@ def test_bridge_veth_addresses_routes_and_delete_as_ip_shows_them(ns):
     assert "10.254.0.0/24" in got and "vt0" in got
 
     bridge = link(outer, "brt0")
+    assert bridge["address"] == "02:42:0a:fe:00:01"  # pinned: the gateway's, not the lowest port's
     assert bridge["mtu"] == 1400 and "UP" in bridge["flags"] and bridge["linkinfo"]["info_kind"] == "bridge"
     assert [(a["local"], a["prefixlen"]) for a in bridge["addr_info"] if a["family"] == "inet"] == [("10.254.0.1", 24)]
     veth = link(outer, "vt0")
@@ -100,6 +101,7 @@ def test_bridge_veth_addresses_routes_and_delete_as_ip_shows_them(ns):
     remove_inside(inner, ["eth0", "eth9"])  # a missing one is no error
     assert [x["ifname"] for x in ip_json(inner, "link", "show")] == ["lo"]
     assert netns.run_in(outer, lambda: index("vt0")) is None  # the peer went with it
+    assert link(outer, "brt0")["address"] == "02:42:0a:fe:00:01"  # its last port gone, the bridge kept it
 
     def delete_bridge() -> tuple[bool, bool]:
         with HostLinks() as links:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from berth.network import netns
 from berth.network.errors import NetworkSetupError
-from berth.network.model import Interface
+from berth.network.model import Interface, mac_for
 from berth.network.rtnl import RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, NetlinkError, Rtnl, mac_bytes
 
 
@@ -57,7 +57,10 @@ class HostLinks:
         try:
             if idx is None:
                 with _unless(errno.EEXIST):  # a concurrent start made it
-                    self.nl.add_bridge(name)
+                    # a fixed MAC (the gateway's, as a container's comes from its address): a bridge
+                    # without one takes its lowest port's, and every container that had cached the
+                    # gateway's MAC loses it (DNS too) when that port's container leaves (Docker pins it)
+                    self.nl.add_bridge(name, mac_bytes(mac_for(gateway.ip)))
                 idx = self.index(name)
                 if idx is None:
                     raise NetworkSetupError(f"bridge {name} could not be created")

@@ -175,8 +175,11 @@ class Rtnl:
         kind = parse_attrs(info).get(IFLA_INFO_KIND, b"") if info else b""
         return kind.rstrip(b"\0").decode()
 
-    def add_bridge(self, name: str) -> None:
-        self.request(RTM_NEWLINK, ifinfo() + attr(IFLA_IFNAME, cstr(name))
+    def add_bridge(self, name: str, mac: bytes | None = None) -> None:
+        """A bridge; ``mac`` set at creation pins its address (otherwise the kernel gives it the
+        lowest of its ports' and changes it as ports come and go)."""
+        address = attr(IFLA_ADDRESS, mac) if mac else b""
+        self.request(RTM_NEWLINK, ifinfo() + attr(IFLA_IFNAME, cstr(name)) + address
                      + nested(IFLA_LINKINFO, attr(IFLA_INFO_KIND, b"bridge")), NLM_F_CREATE | NLM_F_EXCL)
 
     def add_veth(self, name: str, mtu: int, peer: str, peer_netns_fd: int, peer_mac: bytes) -> None:
