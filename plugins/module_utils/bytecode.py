@@ -63,8 +63,7 @@ class _Finder:
         if self.trusted is None:
             try:
                 os.makedirs(self.directory, mode=0o700, exist_ok=True)
-                st = os.lstat(self.directory)
-                self.trusted = st.st_uid == os.geteuid() and not st.st_mode & 0o022 and os.path.isdir(self.directory)
+                self.trusted = _private(os.lstat(self.directory)) and os.path.isdir(self.directory)
             except OSError:
                 self.trusted = False
         return self.trusted
@@ -90,7 +89,8 @@ class _Loader:
         if usable:
             try:
                 with open(path, "rb") as handle:
-                    data = handle.read()
+                    # the file too must be the user's own (the directory was checked before this open)
+                    data = handle.read() if _private(os.fstat(handle.fileno())) else b""
                 code = marshal.loads(memoryview(data)[16:]) if data[:16] == header else None
                 if isinstance(code, types.CodeType):
                     _fix_filename(code, self.filename)  # this task's zip, for tracebacks
@@ -118,6 +118,11 @@ class _Loader:
 
     def is_package(self, fullname: str) -> bool:
         return False
+
+
+def _private(st: os.stat_result) -> bool:
+    """Owned by this user, writable by no one else."""
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
 def _fix_filename(code, filename: str) -> None:

@@ -122,6 +122,16 @@ def test_a_directory_others_may_write_is_not_used(tmp_path):
     assert not cache_file(cache).exists()
 
 
+def test_a_cache_file_others_may_write_is_not_read(tmp_path):
+    cache = tmp_path / "cache"
+    zip_path = payload(tmp_path / "one.zip", 1)
+    run(zip_path, cache)
+    cache_file(cache).chmod(0o666)
+    again = run(zip_path, cache)
+    assert again["value"] == 1
+    assert len(again["compiled"]) == 1
+
+
 def test_dont_write_bytecode_stops_the_writing_not_the_reading(tmp_path):
     cache = tmp_path / "cache"
     zip_path = payload(tmp_path / "one.zip", 1)
