@@ -30,11 +30,7 @@ if TYPE_CHECKING:
 
 def runtime_context(engine: Engine) -> RuntimeContext:
     """One RuntimeContext per engine (cached on it: it memoises the runtime detection)."""
-    ctx = engine.__dict__.get("_runtime_ctx")
-    if ctx is None:
-        ctx = RuntimeContext(engine.paths, engine.config.extra.get("default-runtime"), engine.config)
-        engine.__dict__["_runtime_ctx"] = ctx
-    return ctx
+    return engine._runtime_ctx  # pylint: disable=protected-access
 
 
 def _image_config(engine: Engine, image_id) -> dict[str, Any]:

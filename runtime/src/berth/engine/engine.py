@@ -150,8 +150,7 @@ class Engine:
     # inspects a container and reads its creation spec, nothing more (DESIGN, budgets).
     @cached_property
     def _runtime_ctx(self) -> RuntimeContext:
-        """The engine's RuntimeContext. ``container_ops.runtime_context(engine)`` keeps its context
-        under this same attribute, so whichever comes first makes the one both use."""
+        """The engine's one RuntimeContext (``container_ops.runtime_context(engine)`` returns it too)."""
         from berth.runtime.context import RuntimeContext
 
         return RuntimeContext(self.paths, self.config.extra.get("default-runtime"), self.config)
