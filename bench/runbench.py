@@ -7,8 +7,8 @@
   work on the machine hits both alike. Goal: berth <= 0.5x docker.
 * ``runtime_floor_s``: for context, what the OCI runtime alone takes for the same command: ``runc
   run`` of a bundle made by ``runc spec`` on the same busybox rootfs (its own empty network
-  namespace, no seccomp, no monitor; a foreground run deletes the container at exit); median of the same count. Docker and
-  berth both pay at least this (each runs Debian's runc), so a ratio goal below
+  namespace, no seccomp, no monitor; a foreground run deletes the container at exit); median of
+  the same count. Docker and berth both pay at least this (each runs Debian's runc), so a ratio goal below
   ``floor / docker`` cannot be met by any engine built on it.
 * ``monitor_pss_kib``: the proportional set size of the monitor (conmon) of each of
   ``MONITORS`` running containers, the mean and the largest. Goal: <= 2 MiB per container. For

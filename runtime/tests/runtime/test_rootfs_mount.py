@@ -48,3 +48,35 @@ def test_an_image_without_layers_mounts_an_empty_rootfs(tmp_path: Path) -> None:
         assert is_mountpoint(target) and list(target.iterdir()) == []
     finally:
         unmount_rootfs(target)
+
+
+def _is_volatile(target: Path) -> bool:
+    """From mountinfo's super options: "volatile" (5.10+) or "fsync=volatile" (6.x)."""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        if line.split()[4] == str(target):
+            return bool({"volatile", "fsync=volatile"} & set(line.split(" - ", 1)[1].split()[2].split(",")))
+    raise AssertionError(f"{target} is not mounted")
+
+
+@pytest.mark.parametrize(("count", "name_len"), [(2, 10), (60, 90)])
+def test_a_volatile_rootfs_mounts_again_after_a_clean_unmount(tmp_path: Path, count: int, name_len: int) -> None:
+    """--rm containers: no sync at unmount; the kernel's 'volatile was used' marker must not stop
+    the next start (``berth restart`` of an --rm container) from mounting the same writable layer."""
+    layers = list(reversed(_layers(tmp_path / "layers", count, name_len)))
+    target = tmp_path / "run" / "rootfs"
+    for round_ in range(2):
+        mount_rootfs(layers, tmp_path / "rec", target, volatile=True)
+        try:
+            assert _is_volatile(target)
+            if round_ == 0:
+                (target / "written").write_text("kept across a clean remount\n")
+            else:
+                assert (target / "written").read_text() == "kept across a clean remount\n"
+        finally:
+            unmount_rootfs(target)
+        assert (tmp_path / "rec" / "overlay" / "work" / "work" / "incompat" / "volatile").is_dir()
+    mount_rootfs(layers, tmp_path / "rec2", target)
+    try:
+        assert not _is_volatile(target)
+    finally:
+        unmount_rootfs(target)

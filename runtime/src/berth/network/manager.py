@@ -143,11 +143,13 @@ class NetworkManager:
                 self.ipam.release(net, cid)
 
     # -- start / exit ------------------------------------------------------------
-    def attach(self, cid: str, record: dict[str, Any]) -> str | None:
-        """Wire a container about to start: namespace, veths, addresses, routes, ports, DNS.
+    def begin_attach(self, cid: str, record: dict[str, Any]) -> Endpoint | None:
+        """The first half of wiring a container about to start: its namespace, pinned and recorded.
 
-        Returns the namespace path for the OCI spec, or None (host / none: the runtime does it).
-        Everything is undone if any step fails (``detach``)."""
+        Returns the endpoint (``.netns`` is the path for the OCI spec), or None (host / none: the
+        runtime does it). The second half, ``finish_attach``, may run while the runtime creates the
+        container, as Docker's libnetwork wires it in a prestart hook, and must end before the
+        container starts. Either half undoes everything if it fails (``detach``)."""
         mode = (record.get("HostConfig") or {}).get("NetworkMode") or "bridge"
         nets = (record.get("NetworkSettings") or {}).get("Networks") or {}
         if mode in NO_NETNS_MODES or not nets:
@@ -157,20 +159,28 @@ class NetworkManager:
         try:
             with self.run_lock():
                 self.endpoints.write(ep)  # first: a crash from here on leaves a trail to clean up
+            netns.create(Path(ep.netns))
+        except BaseException:
+            self.detach(cid)
+            raise
+        return ep
+
+    def finish_attach(self, ep: Endpoint, record: dict[str, Any]) -> None:
+        """The second half: veths, addresses, routes, published ports, DNS (see ``begin_attach``)."""
+        try:
             self._wire(ep)
             primary = ep.attached[0]
             with self.run_lock():
                 all_eps = self.endpoints.all()
-                taken = [r for other in all_eps.values() if other.cid != cid for r in other.ports]
+                taken = [r for other in all_eps.values() if other.cid != ep.cid for r in other.ports]
                 ep.ports = self._plan_ports(record, primary, taken)
                 self.endpoints.write(ep)
-                all_eps[cid] = ep
+                all_eps[ep.cid] = ep
                 self._sync(all_eps)
-            self._refresh_resolv_conf(cid)  # networks may have been connected or removed while stopped
+            self._refresh_resolv_conf(ep.cid)  # networks may have been connected or removed while stopped
         except BaseException:
-            self.detach(cid)
+            self.detach(ep.cid)
             raise
-        return ep.netns
 
     def _primary_first(self, mode: str, nets: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
         """The record's networks, the NetworkMode one first (``--network`` may name it by ID)."""
@@ -198,6 +208,7 @@ class NetworkManager:
         return out
 
     def _wire(self, ep: Endpoint) -> None:
+        """Bridges (made if missing), the veth pairs into the pinned namespace, addresses and routes."""
         from berth.network.links import HostLinks, configure_inside, enable_forwarding
 
         path = Path(ep.netns)
@@ -208,7 +219,6 @@ class NetworkManager:
                 net = self.store.by_id(a.network_id)
                 links.ensure_bridge(net.Bridge, ipaddress.IPv4Interface(f"{net.Gateway}/{net.subnet.prefixlen}"),
                                     net.MTU)
-            netns.create(path)
             for a in ep.attached:
                 links.add_veth(a.interface, path)
         configure_inside(path, [a.interface for a in ep.attached])

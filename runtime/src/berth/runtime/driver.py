@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,27 @@ class RuncDriver:
 
     def delete(self, cid: str, *, force: bool = False) -> None:
         """Forget the container; idempotent."""
+        self.begin_delete(cid, force=force)()
+
+    def begin_delete(self, cid: str, *, force: bool = False) -> Callable[[], None]:
+        """Start ``delete`` (a Go process, ~10 ms) and return the call that waits for it and raises
+        its failure: the caller can undo other things meanwhile."""
         if not self.has_state(cid):
-            return
-        proc = self._run("delete", *(["--force"] if force else []), cid, check=False)
-        if proc.returncode != 0 and not _is_gone(proc.stderr):
-            raise OCIRuntimeFailure(f"{self.name} delete failed: {last_error(proc.stderr)}", runtime=self.name)
+            return _nothing
+        proc = subprocess.Popen([self.path, *self.global_args(), "delete", *(["--force"] if force else []), cid],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+
+        def finish() -> None:
+            _, stderr = proc.communicate()
+            if proc.returncode != 0 and not _is_gone(stderr):
+                raise OCIRuntimeFailure(f"{self.name} delete failed: {last_error(stderr)}", runtime=self.name)
+
+        return finish
+
+
+def _nothing() -> None:
+    pass
 
 
 class CrunDriver(RuncDriver):

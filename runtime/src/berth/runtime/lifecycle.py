@@ -100,20 +100,22 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
     cfg, hc = record["Config"], record["HostConfig"]
     _release_runtime(ctx, cid)  # debris of a previous run (crash, reboot)
     ctx.exit_file(cid).unlink(missing_ok=True)
-    rootfs = mount_rootfs(layer_dirs, ctx.containers.dir(cid), ctx.rootfs(cid))
+    rootfs = mount_rootfs(layer_dirs, ctx.containers.dir(cid), ctx.rootfs(cid), volatile=bool(hc.get("AutoRemove")))
     init = None
     if hc.get("Init"):
         init = find_init_binary()
         if init is None:
             raise InvalidContainerConfig("--init needs tini on the host (apt-get install tini)")
-    netns_path = ctx.network.attach(cid, record)  # namespace, links, ports, DNS; undone by _release_runtime
+    # the namespace now; its veths, addresses, ports and DNS while the runtime creates the container
+    endpoint = ctx.network.begin_attach(cid, record)  # undone by _release_runtime
     spec = build_spec(SpecInputs(
         cid, cfg, hc, rootfs, lookup_user(rootfs, cfg.get("User")), ctx.containers.dir(cid),
-        tuple(OCIMount.from_oci(m) for m in record.get("MountPoints") or []), netns_path, init))
+        tuple(OCIMount.from_oci(m) for m in record.get("MountPoints") or []),
+        endpoint.netns if endpoint else None, init))
     apply_to_spec(spec, hc)  # the limits `berth update` can set that the spec builder does not carry
     bundle = ctx.bundle(cid)
     atomic_write_json(bundle / "config.json", spec)
-    pid, conmon_pid = monitor.spawn(monitor.MonitorRequest(
+    with monitor.spawn(monitor.MonitorRequest(
         cid=cid, name=str(record.get("Name", cid)).lstrip("/"), bundle=bundle, pidfile=bundle / "pidfile",
         conmon_pidfile=bundle / "conmon.pid", exit_dir=ctx.exit_dir, socket_dir=ctx.socket_dir,
         log_path=ctx.log_path(cid), exit_command=exit_command(ctx, cid), log_size_max=log_size_max,
@@ -121,7 +123,10 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
         # moby closes a container's stdin when its attached client leaves only with StdinOnce and no
         # terminal (a foreground `run -i`): after a detach (ctrl-p ctrl-q) or from `attach`, the rest
         # keep it open for the next client
-        leave_stdin_open=bool(cfg.get("Tty")) or not cfg.get("StdinOnce")), ctx.driver)
+        leave_stdin_open=bool(cfg.get("Tty")) or not cfg.get("StdinOnce")), ctx.driver) as creating:
+        if endpoint is not None:
+            ctx.network.finish_attach(endpoint, record)
+        pid, conmon_pid = creating.wait()
     if on_created is not None:
         on_created(cid)
     ctx.driver.start(cid)
@@ -140,9 +145,12 @@ def _start_error_code(message: str) -> int:
 
 def _release_runtime(ctx: RuntimeContext, cid: str) -> None:
     """Forget the runtime's state, unwire the network, unmount; idempotent."""
-    ctx.driver.delete(cid, force=True)
-    ctx.network.detach(cid)
-    unmount_rootfs(ctx.rootfs(cid))
+    deleted = ctx.driver.begin_delete(cid, force=True)
+    try:
+        ctx.network.detach(cid)  # meanwhile: the namespace is the container's no more once it is dead
+    finally:
+        deleted()
+    unmount_rootfs(ctx.rootfs(cid))  # after the delete: a live container (a forced delete) is killed first
     # conmon's <socket dir>/<id> -> bundle link (for the attach socket's short path): conmon 2.1.6
     # leaves it behind, one per container ever run; the next conmon makes it again
     with contextlib.suppress(OSError):

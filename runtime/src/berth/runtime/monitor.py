@@ -53,8 +53,9 @@ class MonitorRequest:
     leave_stdin_open: bool = False
 
 
-def spawn(req: MonitorRequest, driver: RuncDriver, conmon: str | None = None) -> tuple[int, int]:
-    """Start conmon, which creates the container; return (container pid, conmon pid)."""
+def spawn(req: MonitorRequest, driver: RuncDriver, conmon: str | None = None) -> Creating:
+    """Start conmon, which runs ``<runtime> create`` in the background (tens of ms of Go): the caller
+    may work meanwhile, then ``Creating.wait()`` for (container pid, conmon pid)."""
     for d in (req.exit_dir, req.socket_dir):
         d.mkdir(parents=True, exist_ok=True)
     args = [conmon or find_conmon(), "--api-version", "1", "-c", req.cid, "-u", req.cid, "-n", req.name,
@@ -79,24 +80,56 @@ def spawn(req: MonitorRequest, driver: RuncDriver, conmon: str | None = None) ->
         # conmon's first process exits right after forking the monitor; reap it here.
         subprocess.run(args, pass_fds=(wfd,), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=False)
-        os.close(wfd)
-        wfd = -1
-        pid, message = _read_sync(rfd)
-    finally:
+    except BaseException:
         os.close(rfd)
-        if wfd >= 0:
-            os.close(wfd)
-    if pid <= 0:
-        from berth.runtime.driver import last_error
+        raise
+    finally:
+        os.close(wfd)
+    return Creating(rfd, req, driver)
 
-        message = (last_error(message) or message).removeprefix(f"{driver.name} create failed: ")
-        raise OCIRuntimeFailure(f"{driver.name} create failed: {message or 'conmon exited without a reason'}",
-                                runtime=driver.name)
-    try:
-        conmon_pid = int(req.conmon_pidfile.read_text().strip())
-    except (OSError, ValueError):
-        conmon_pid = 0
-    return pid, conmon_pid
+
+class Creating:
+    """A container the runtime is creating under a fresh conmon.
+
+    Used as a context manager: leaving the block on an error still waits for the runtime's
+    answer, so that the caller's cleanup (``runtime delete``) cannot run before the create it
+    undoes has finished (a create that lands after its delete is a container nobody owns)."""
+
+    def __init__(self, sync_fd: int, req: MonitorRequest, driver: RuncDriver) -> None:
+        self._fd = sync_fd
+        self._req = req
+        self._driver = driver
+        self._answer: tuple[int, str] | None = None
+
+    def __enter__(self) -> Creating:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._read()
+
+    def _read(self) -> tuple[int, str]:
+        if self._answer is None:
+            try:
+                self._answer = _read_sync(self._fd)
+            finally:
+                os.close(self._fd)
+        return self._answer
+
+    def wait(self) -> tuple[int, int]:
+        """(container pid, conmon pid) once created; raise OCIRuntimeFailure with the runtime's reason."""
+        pid, message = self._read()
+        driver = self._driver
+        if pid <= 0:
+            from berth.runtime.driver import last_error
+
+            message = (last_error(message) or message).removeprefix(f"{driver.name} create failed: ")
+            raise OCIRuntimeFailure(f"{driver.name} create failed: {message or 'conmon exited without a reason'}",
+                                    runtime=driver.name)
+        try:
+            conmon_pid = int(self._req.conmon_pidfile.read_text().strip())
+        except (OSError, ValueError):
+            conmon_pid = 0
+        return pid, conmon_pid
 
 
 def _read_sync(fd: int) -> tuple[int, str]:
