@@ -30,7 +30,10 @@ from anchor import docker_available, docker_note, pids_with, pss_kib, row
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-BERTH = [sys.executable, "-m", "berth.cli.main"]
+# the `berth` command users run (the console script beside the interpreter), not `python -m`: its entry
+# point is what exits without the interpreter's teardown
+_SCRIPT = Path(sys.executable).parent / "berth"
+BERTH = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "berth.cli.main"]
 RUNS = max(int(os.environ.get("BENCH_RUNS", "3")), 11)
 MONITORS = 5
 DOCKER_IMAGE = "berth-bench/busybox:latest"

@@ -54,7 +54,7 @@ def register(sub: Any) -> None:
 
 def cmd_exec(engine: Any, args: argparse.Namespace) -> int:
     from berth.errors import BerthError, InvalidArgument
-    from berth.runtime.attach import parse_detach_keys
+    from berth.runtime.foreground import parse_detach_keys
 
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:

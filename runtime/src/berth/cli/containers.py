@@ -154,7 +154,7 @@ def cmd_run(engine: Any, args: argparse.Namespace) -> int:
         engine.start(cid)
         print(cid)
         return 0
-    from berth.runtime.attach import proxy_signals
+    from berth.runtime.foreground import proxy_signals
 
     # Foreground: stream the output until the container exits, then exit with its code; signals
     # berth gets go to the container meanwhile (--sig-proxy).
@@ -226,12 +226,12 @@ def _connect_running(engine: Any, cid: str) -> Any:
 def cmd_start(engine: Any, args: argparse.Namespace) -> int:
     if not (args.attach or args.interactive):
         if args.detach_keys is not None:
-            from berth.runtime.attach import parse_detach_keys
+            from berth.runtime.foreground import parse_detach_keys
 
             parse_detach_keys(args.detach_keys)
         return each(args.containers, engine.start)
     from berth.errors import InvalidArgument
-    from berth.runtime.attach import DETACH_KEYS, parse_detach_keys
+    from berth.runtime.foreground import DETACH_KEYS, parse_detach_keys
 
     if len(args.containers) > 1:
         raise InvalidArgument("you cannot start and attach multiple containers at once", value=args.containers)

@@ -84,5 +84,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def run() -> None:
+    """The ``berth`` command: ``main``, then exit without the interpreter's teardown.
+
+    Freeing every module and object at exit took ~10 ms of each ``berth run`` and buys nothing to
+    a process that ends; atexit handlers still run (berth.distribution's temporary CA bundles)."""
+    import atexit
+    import contextlib
+
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # the reader left (`berth ps | head`)
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -128,7 +128,7 @@ def parse_bool(value: str, flag: str) -> bool:
 
 def attach_options(args: argparse.Namespace) -> tuple[bytes, bool]:
     """``--detach-keys`` (as bytes; Docker's ctrl-p ctrl-q when not given) and ``--sig-proxy``."""
-    from berth.runtime.attach import DETACH_KEYS, parse_detach_keys
+    from berth.runtime.foreground import DETACH_KEYS, parse_detach_keys
 
     keys = parse_detach_keys(args.detach_keys) if args.detach_keys is not None else DETACH_KEYS
     return keys, parse_bool(args.sig_proxy, "--sig-proxy")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import signal
-from decimal import Decimal, InvalidOperation
 
 from berth.containers.spec import RestartPolicy
 from berth.errors import InvalidArgument
@@ -39,6 +38,8 @@ def parse_bytes(value: str, flag: str) -> int:
     m = _SIZE.fullmatch(value.strip())
     if not m:
         raise invalid(flag, value, "expected a number with an optional unit b, k, m, g or t")
+    from decimal import Decimal  # here: decimal is ~1 ms at start-up that most commands never need
+
     return int(Decimal(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
 
 
@@ -52,6 +53,8 @@ def parse_memory(value: str, flag: str = "--memory") -> int:
 
 def parse_cpus(value: str, flag: str = "--cpus") -> int:
     """``--cpus 1.5`` -> nano CPUs (1_500_000_000); must be > 0 and a multiple of 1e-9."""
+    from decimal import Decimal, InvalidOperation
+
     try:
         cpus = Decimal(value.strip())
     except InvalidOperation:

@@ -13,7 +13,6 @@ Three kinds of state, three lifetimes:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -38,6 +37,12 @@ from berth.state import ContainerStore
 NO_NETNS_MODES = ("host", "none")
 
 
+def _sha256_hex(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class NetworkManager:
     def __init__(self, paths: Paths, config: NetworkConfig, containers: ContainerStore | None = None) -> None:
         self.paths = paths
@@ -46,17 +51,23 @@ class NetworkManager:
         self.store = NetworkStore(paths, config, users=self.users_of)
         self.ipam = Ipam(self.store)
         self.endpoints = EndpointFiles(paths.run_dir)
-        digest = hashlib.sha256(str(paths.root).encode()).hexdigest()
-        # several engines on one host (tests, simulated fleets) must not share rules or veth names
-        self.ident = "berth" if paths.root == DEFAULT_ROOT else f"berth_{digest[:8]}"
-        self.veth_prefix = f"bv{digest[:4]}"
 
     # -- names -----------------------------------------------------------------
+    # several engines on one host (tests, simulated fleets) must not share rules or veth names;
+    # computed on first use: hashlib's OpenSSL set-up (~2 ms) is not needed by a --network none start
+    @cached_property
+    def ident(self) -> str:
+        return "berth" if self.paths.root == DEFAULT_ROOT else f"berth_{_sha256_hex(str(self.paths.root))[:8]}"
+
+    @cached_property
+    def veth_prefix(self) -> str:
+        return f"bv{_sha256_hex(str(self.paths.root))[:4]}"
+
     def netns_path(self, cid: str) -> Path:
         return self.paths.run_dir / "netns" / cid
 
     def host_ifname(self, cid: str, nid: str) -> str:
-        return self.veth_prefix + hashlib.sha256(f"{cid}/{nid}".encode()).hexdigest()[:9]
+        return self.veth_prefix + _sha256_hex(f"{cid}/{nid}")[:9]
 
     @contextlib.contextmanager
     def run_lock(self) -> Iterator[None]:
@@ -143,6 +154,13 @@ class NetworkManager:
                 self.ipam.release(net, cid)
 
     # -- start / exit ------------------------------------------------------------
+    def attach(self, cid: str, record: dict[str, Any]) -> Endpoint | None:
+        """Wire a container about to start: ``begin_attach`` then ``finish_attach``."""
+        ep = self.begin_attach(cid, record)
+        if ep is not None:
+            self.finish_attach(ep, record)
+        return ep
+
     def begin_attach(self, cid: str, record: dict[str, Any]) -> Endpoint | None:
         """The first half of wiring a container about to start: its namespace, pinned and recorded.
 
@@ -240,12 +258,11 @@ class NetworkManager:
         The veths go with the namespace (the kernel deletes a pair whose end is in a dying
         namespace), so the exit hook needs no netlink socket; only a
         veth still there (the namespace held by something else) is deleted explicitly."""
-        import socket
-
         path = self.netns_path(cid)
         ep = self.endpoints.read(cid)
         if ep is None and not path.exists():
             return
+        import socket
         if ep is not None:
             with self.run_lock():
                 all_eps = self.endpoints.all()

@@ -7,14 +7,15 @@ proxy holds ports here: the kernel's DNAT serves them).
 
 from __future__ import annotations
 
-import random
-import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from berth.network.errors import InvalidNetworkConfig, PortAllocated
 from berth.network.firewall.model import PortRule
+
+if TYPE_CHECKING:
+    import random
 
 #: Docker takes random host ports from the kernel's ephemeral range
 EPHEMERAL = (32768, 60999)
@@ -54,7 +55,10 @@ def wanted(host_config: dict[str, Any], exposed: Iterable[str] = ()) -> list[Wan
 def plan(want: Sequence[Wanted], container_ip: str, bridge: str, taken: Sequence[PortRule],
          probe: Probe, *, rng: random.Random | None = None) -> list[PortRule]:
     """Pick host ports for ``want``; raise ``PortAllocated`` naming the first one that cannot be had."""
-    rng = rng or random.Random()
+    if rng is None:
+        import random
+
+        rng = random.Random()
     chosen: list[PortRule] = []
     for w in want:
         def usable(port: int, w: Wanted = w) -> str | None:
@@ -83,6 +87,8 @@ def plan(want: Sequence[Wanted], container_ip: str, bridge: str, taken: Sequence
 
 def probe(proto: str, host_ip: str, port: int) -> str | None:
     """Bind the address for a moment: a listener (or an address the host lacks) says no."""
+    import socket  # here: validating and planning (every create) need no socket
+
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT leftovers

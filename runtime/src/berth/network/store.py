@@ -17,7 +17,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -187,7 +186,7 @@ class NetworkStore:
         if target.is_dir():
             atomic_write_json(target / "network.json", record.to_dict())
             return
-        tmp = self.paths.tmp / f"network-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp = self.paths.tmp / f"network-{os.getpid()}-{os.urandom(4).hex()}"
         tmp.mkdir()
         try:
             atomic_write_json(tmp / "network.json", record.to_dict())
@@ -213,7 +212,7 @@ class NetworkStore:
                 raise NetworkInUse(
                     f"error while removing network: network {record.Name} id {record.Id} has active endpoints "
                     f"(containers: {', '.join(u[:12] for u in users)})", network=record.Name, containers=users)
-            doomed = self.paths.tmp / f"deleted-network-{os.getpid()}-{secrets.token_hex(4)}"
+            doomed = self.paths.tmp / f"deleted-network-{os.getpid()}-{os.urandom(4).hex()}"
             self.paths.tmp.mkdir(parents=True, exist_ok=True)
             try:
                 os.rename(self.dir(record.Id), doomed)
@@ -224,7 +223,7 @@ class NetworkStore:
 
 
 def _new_id() -> str:
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()  # secrets.token_hex, without importing secrets (hashlib, OpenSSL)
 
 
 def _parse_subnet(text: str) -> ipaddress.IPv4Network:

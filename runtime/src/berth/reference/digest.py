@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from berth.errors import InvalidReference
+
+if TYPE_CHECKING:
+    import hashlib
 
 _HEX = {"sha256": re.compile(r"^[a-f0-9]{64}$"), "sha512": re.compile(r"^[a-f0-9]{128}$")}
 
@@ -25,6 +28,8 @@ class Digest:
 
     @classmethod
     def of_bytes(cls, data: bytes) -> Digest:
+        import hashlib  # here: OpenSSL's set-up is ~2 ms that a lookup by name never needs
+
         return cls("sha256", hashlib.sha256(data).hexdigest())
 
     @classmethod
@@ -32,6 +37,8 @@ class Digest:
         return cls(hasher.name, hasher.hexdigest())
 
     def hasher(self) -> hashlib._Hash:  # type: ignore[name-defined]
+        import hashlib
+
         return hashlib.new(self.algorithm)
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform as _platform
+import os
 from dataclasses import dataclass
 
 from berth.errors import InvalidReference
@@ -29,7 +29,8 @@ class Platform:
 
     @classmethod
     def host(cls) -> Platform:
-        arch = _ARCH.get(_platform.machine(), _platform.machine())
+        machine = os.uname().machine  # what platform.machine() returns, without importing platform
+        arch = _ARCH.get(machine, machine)
         return cls("linux", arch, "")
 
     @classmethod

@@ -66,6 +66,7 @@ class _Procs:
     """Processes of this engine root, by container id (one /proc scan per check)."""
 
     monitors: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # cid -> [(pid, start time)]
+    creates: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # ``<runtime> create`` in flight
     hooks: set[str] = field(default_factory=set)
 
 
@@ -88,6 +89,12 @@ def _scan_procs(ctx: RuntimeContext) -> _Procs:
             if cid and bundle and bundle.startswith(bundles):
                 pid = int(entry.name)
                 out.monitors.setdefault(cid, []).append((pid, start_time(pid)))
+        elif os.path.basename(args[0]) in ("runc", "crun") and "create" in args:
+            bundle = _arg(args, "--bundle")
+            if bundle and bundle.startswith(bundles):
+                pid = int(entry.name)
+                cid = next((a for a in reversed(args) if a), "")  # the last argument (cmdline ends in NUL)
+                out.creates.setdefault(cid, []).append((pid, start_time(pid)))
         elif "berth.runtime.exit_hook" in args:
             i = args.index("berth.runtime.exit_hook")
             if len(args) > i + 2 and args[i + 1] == root:
@@ -144,7 +151,17 @@ def _cgroup_dirs(mounts: list[tuple[str, str, str]], cid: str) -> list[Path]:
 
 
 def _rmdir_cgroup(path: Path) -> bool:
-    """rmdir a cgroup and its children (bottom-up); False if one still holds processes."""
+    """rmdir a cgroup and its children (bottom-up), after killing what is left in them (a runtime
+    init of a start cut short: the container is not running and its op lock is ours); False if one
+    still holds processes."""
+    for procs in path.rglob("cgroup.procs"):
+        with contextlib.suppress(OSError, ValueError):
+            for pid in procs.read_text().split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+    deadline = time.monotonic() + 5.0
+    while any(_holds_processes(p) for p in path.rglob("cgroup.procs")) and time.monotonic() < deadline:
+        time.sleep(0.01)
     ok = True
     for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda t: -t[0].count("/")):
         try:
@@ -155,6 +172,13 @@ def _rmdir_cgroup(path: Path) -> bool:
             if exc.errno != errno.ENOENT:
                 ok = False
     return ok and not path.exists()
+
+
+def _holds_processes(procs: Path) -> bool:
+    try:
+        return bool(procs.read_text().strip())
+    except OSError:
+        return False
 
 
 class _Checker:
@@ -254,7 +278,7 @@ class _Checker:
                     st = None
                 if st is not None and is_alive(st.Pid, st.PidStartTime) and st.Status in ACTIVE:
                     return
-            self._fix_runtime(cid, monitors, runtime_states, my_mounts, cgroups)
+            self._fix_runtime(cid, monitors, runtime_states, my_mounts, cgroups, procs.creates.get(cid, []))
             if st is not None and store.exists(cid):
                 self._fix_record(cid, st.Status, interrupted_start)
             if not store.exists(cid):
@@ -269,7 +293,7 @@ class _Checker:
                 os.unlink(ctx.op_lock(cid))
 
     def _fix_runtime(self, cid: str, monitors: list[tuple[int, int]], runtime_states: list[Path],
-                     my_mounts: list[str], cgroups: list[Path]) -> None:
+                     my_mounts: list[str], cgroups: list[Path], creates: list[tuple[int, int]] = ()) -> None:
         from berth.runtime.liveness import send_signal
         from berth.runtime.mountutil import umount
 
@@ -281,6 +305,14 @@ class _Checker:
 
             self.problem("orphan-monitor", cid, f"conmon (pid {pid}) of a container that is not running",
                          kill_monitor)
+        if self.repair and (monitors or creates):
+            # A start cut short while the runtime created the container (berth wires the network
+            # meanwhile): that create outlives its monitor and makes the state dir and cgroups after our
+            # scan. Let it finish (tens of ms; stopped half-way it would leave a runtime init nobody
+            # knows), then look again.
+            for p, s in [*creates, *_scan_procs(ctx).creates.get(cid, [])]:  # again: one may have just begun
+                _wait_gone(p, s, 10.0)
+            runtime_states = [r / cid for r in self._runtime_roots() if (r / cid).exists()]
         for state_dir in runtime_states:
             runtime = state_dir.parent.name
 
@@ -298,6 +330,8 @@ class _Checker:
         for mp in my_mounts:
             self.problem("orphan-mount", cid, f"{mp} is mounted but its container is not running",
                          lambda mp=mp: umount(Path(mp)) or True)
+        if self.repair and (monitors or creates):
+            cgroups = _cgroup_dirs(_mountinfo(), cid)  # as they are now, after the runtime's delete
         for cg in cgroups:
             self.problem("orphan-cgroup", cid, f"{cg} of a container that is not running",
                          lambda cg=cg: _rmdir_cgroup(cg))

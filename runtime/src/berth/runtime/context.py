@@ -71,6 +71,10 @@ class RuntimeContext:
     def log_path(self, cid: str) -> Path:
         return self.containers.dir(cid) / "container.log"
 
+    def waiter_lock(self, cid: str) -> Path:
+        """Held (shared) by each process in ``lifecycle.wait``: the exit hook waits for it (``exit_hook``)."""
+        return self.bundle(cid) / "waiter.lock"
+
     def op_lock(self, cid: str) -> Path:
         """Serialises start / finalize / remove of one container (never held while it runs)."""
         return self.paths.locks / "containers" / f"{cid}.lock"

@@ -32,7 +32,6 @@ import contextlib
 import json
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -250,6 +249,8 @@ def apply_to_spec(spec: dict[str, Any], hc: dict[str, Any]) -> None:
 
 def runtime_update(ctx: RuntimeContext, cid: str, res: dict[str, Any]) -> None:
     """``<runtime> update --resources FILE CID``; ``OCIRuntimeFailure`` with the runtime's own words."""
+    import tempfile
+
     from berth.runtime.driver import last_error
     from berth.runtime.errors import OCIRuntimeFailure
 

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from berth.containers.spec import ContainerSpec, Mount
 from berth.errors import InvalidArgument
-from berth.rootpath import resolve
 from berth.runtime.oci_defaults import OCIMount
 
 if TYPE_CHECKING:
@@ -249,6 +248,8 @@ def resolve_dir_in_root(rootfs: Path, path: str) -> Path | None:
     path, free of symlinks, stays inside it."""
     root = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        from berth.rootpath import resolve
+
         entry = resolve(root, path, follow_last=True)
     except (FileNotFoundError, NotADirectoryError):
         return None

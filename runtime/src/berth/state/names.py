@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
+import os
+from collections.abc import Sequence
 
 from berth.containers.values import NAME_PATTERN
 from berth.errors import InvalidArgument
@@ -30,5 +31,15 @@ def validate_name(name: str) -> str:
 
 def random_name(attempt: int = 0) -> str:
     """``bold_turing``; after a few collisions append digits, as Docker does."""
-    name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_SURNAMES)}"
-    return f"{name}{secrets.randbelow(10)}" if attempt else name
+    name = f"{_pick(_ADJECTIVES)}_{_pick(_SURNAMES)}"
+    return f"{name}{_below(10)}" if attempt else name
+
+
+def _below(n: int) -> int:
+    """A random int in [0, n) from os.urandom (the secrets module would import hashlib and OpenSSL
+    for this; the modulo bias over 2**32 is nothing for a name)."""
+    return int.from_bytes(os.urandom(4), "big") % n
+
+
+def _pick(words: Sequence[str]) -> str:
+    return words[_below(len(words))]

@@ -16,7 +16,6 @@ taken over. That is what makes concurrent creates race-free across processes.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,7 +59,7 @@ class ContainerStore:
         from berth.store.blobs import temp_name
 
         bare = validate_name(name) if name else None
-        cid = secrets.token_hex(32)
+        cid = os.urandom(32).hex()  # what secrets.token_hex does; secrets would import hashlib/OpenSSL
         self.paths.tmp.mkdir(parents=True, exist_ok=True)
         tmp = self.paths.tmp / temp_name("container")
         try:
@@ -106,7 +105,7 @@ class ContainerStore:
             owner = self._name_owner(candidate)
             if owner is None or not self.exists(owner):
                 return candidate
-        return f"berth_{secrets.token_hex(4)}"
+        return f"berth_{os.urandom(4).hex()}"
 
     def _name_owner(self, bare: str) -> str | None:
         try:

@@ -9,7 +9,6 @@ leaves only a temp file named after its pid, which ``system check`` removes.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +21,7 @@ from berth.reference import Digest
 
 def temp_name(kind: str) -> str:
     """Temp names carry the writer's pid so fsck can tell abandoned ones."""
-    return f"{kind}-{os.getpid()}-{secrets.token_hex(6)}"
+    return f"{kind}-{os.getpid()}-{os.urandom(6).hex()}"  # secrets.token_hex, without importing secrets
 
 
 class BlobWriter:

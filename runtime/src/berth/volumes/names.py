@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 
 from berth.errors import InvalidArgument
 
@@ -27,4 +27,4 @@ def validate_name(name: str) -> str:
 
 def random_name() -> str:
     """64 hex digits, like Docker's anonymous volumes."""
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()  # secrets.token_hex, without importing secrets (hashlib, OpenSSL)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -257,7 +256,7 @@ class VolumeStore:
     def _stage_path(self, kind: str, name: str) -> Path:
         self.staging.mkdir(parents=True, exist_ok=True)
         os.chmod(self.base, 0o701)  # as Docker's volumes dir: traversable, not listable
-        return self.staging / f"{kind}.{name}.{secrets.token_hex(4)}"
+        return self.staging / f"{kind}.{name}.{os.urandom(4).hex()}"
 
     def _discard(self, name: str) -> None:
         """Rename the volume out of sight first, so a crash mid-delete leaves no half volume."""

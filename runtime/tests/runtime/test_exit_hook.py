@@ -1,0 +1,79 @@
+"""The exit hook's first step: wait for the waiters, then read the record before importing the engine."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from berth.runtime import exit_hook, lifecycle
+
+
+def _record(root: Path, cid: str, status: str, *, auto_remove: bool = False) -> Path:
+    d = root / "containers" / cid
+    d.mkdir(parents=True)
+    (d / "state.json").write_text(json.dumps({"Status": status}))
+    (d / "config.json").write_text(json.dumps({"HostConfig": {"AutoRemove": auto_remove}}))
+    return d
+
+
+def test_the_hook_knows_the_same_active_states_as_the_lifecycle() -> None:
+    assert exit_hook._ACTIVE == lifecycle.ACTIVE
+
+
+@pytest.mark.parametrize(("status", "auto_remove", "done"), [
+    ("exited", False, True),  # finalized by the waiter
+    ("exited", True, False),  # finalized but not yet removed (the waiter died before): the hook removes it
+    ("running", False, False),  # nobody finalized it
+    ("restarting", False, False),
+    ("removing", False, True),
+])
+def test_what_is_left_for_the_hook(tmp_path: Path, status: str, auto_remove: bool, done: bool) -> None:
+    _record(tmp_path, "c1", status, auto_remove=auto_remove)
+    assert exit_hook._done_by_waiter(str(tmp_path), "c1", str(tmp_path / "no-such-lock")) is done
+
+
+def test_a_removed_record_leaves_nothing_and_a_broken_one_goes_to_on_exit(tmp_path: Path) -> None:
+    assert exit_hook._done_by_waiter(str(tmp_path), "gone", str(tmp_path / "lock")) is True
+    d = _record(tmp_path, "c2", "exited")
+    (d / "state.json").write_text("{not json")
+    assert exit_hook._done_by_waiter(str(tmp_path), "c2", str(tmp_path / "lock")) is False
+    (d / "state.json").unlink()
+    assert exit_hook._done_by_waiter(str(tmp_path), "c2", str(tmp_path / "lock")) is False
+
+
+def test_the_hook_waits_until_every_waiter_has_let_go(tmp_path: Path) -> None:
+    _record(tmp_path, "c3", "running")
+    lock = tmp_path / "waiter.lock"
+    fd = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+
+    def waiter_finishes() -> None:
+        time.sleep(0.3)
+        (tmp_path / "containers" / "c3" / "state.json").write_text(json.dumps({"Status": "exited"}))
+        os.close(fd)
+
+    t = threading.Thread(target=waiter_finishes)
+    started = time.monotonic()
+    t.start()
+    try:
+        assert exit_hook._done_by_waiter(str(tmp_path), "c3", str(lock)) is True  # read after the waiter's write
+    finally:
+        t.join()
+    assert time.monotonic() - started >= 0.25
+
+
+def test_main_without_a_waiter_lock_argument_goes_straight_to_on_exit(tmp_path: Path, monkeypatch) -> None:
+    """Containers started before the 4th argument existed keep their old exit command."""
+    seen = []
+    monkeypatch.setattr(exit_hook, "_done_by_waiter", lambda *a: seen.append(a) or True)
+    monkeypatch.setattr(lifecycle, "on_exit", lambda ctx, cid: seen.append(("on_exit", cid)))
+    assert exit_hook.main([str(tmp_path), "c4", "runc"]) == 0
+    assert seen == [("on_exit", "c4")]
+    assert exit_hook.main([str(tmp_path), "c4", "runc", str(tmp_path / "lock")]) == 0
+    assert seen[-1] == (str(tmp_path), "c4", str(tmp_path / "lock"))
