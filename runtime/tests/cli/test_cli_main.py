@@ -44,3 +44,22 @@ def test_help_lists_every_command_and_an_unknown_one_is_argparses_error():
     assert out.returncode == 0 and all(c in out.stdout for c in COMMANDS)
     bad = subprocess.run([sys.executable, "-m", "berth.cli.main", "frobnicate"], capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice: 'frobnicate'" in bad.stderr and "volume" in bad.stderr
+
+
+#: what a `run --rm` imports no more (each is a millisecond or more of every run; see docs/design.md,
+#: budgets): OpenSSL's set-up, the random/secrets/tempfile trio, platform, decimal, sockets, the
+#: attach machinery, the credentials module
+_NOT_ON_THE_RUN_PATH = ("_hashlib", "hashlib", "secrets", "random", "tempfile", "platform", "decimal", "socket",
+                        "berth.runtime.attach", "berth.config.credentials")
+_RUN_PATH = ("berth.cli.main", "berth.cli.containers", "berth.cli.run_options", "berth.engine",
+             "berth.engine.container_ops", "berth.runtime.lifecycle", "berth.runtime.monitor", "berth.runtime.oci",
+             "berth.runtime.views", "berth.runtime.foreground", "berth.runtime.rootfs", "berth.store.images",
+             "berth.state", "berth.volumes", "berth.network.manager", "berth.containers.parse",
+             "berth.runtime.exit_hook")
+
+
+def test_the_run_path_leaves_the_slow_imports_alone():
+    code = (f"import sys\nfor m in {_RUN_PATH!r}: __import__(m)\n"
+            f"print(' '.join(m for m in {_NOT_ON_THE_RUN_PATH!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == []
