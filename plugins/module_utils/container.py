@@ -199,9 +199,9 @@ def _same_name(a: str, b: str) -> bool:
 
 
 def _with_image(spec, image: str):
-    import dataclasses
+    from berth import structs
 
-    return dataclasses.replace(spec, image=image)
+    return structs.replace(spec, image=image)
 
 
 # -- the engine ----------------------------------------------------------------------------------

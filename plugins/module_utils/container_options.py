@@ -222,15 +222,14 @@ def desired_spec(opts: ContainerOptions, env_file_pairs=()):
 
 def desired_ports(opts: ContainerOptions) -> tuple:
     """``published_ports`` as bindings; ``0.0.0.0`` is the same as no address (every IPv4 address)."""
-    import dataclasses
-
+    from berth import structs
     from berth.containers.parse import parse_publish
 
     out = []
     for value in opts.published_ports or ():
         for binding in parse_publish(value, "published_ports"):
             if binding.host_ip == "0.0.0.0":
-                binding = dataclasses.replace(binding, host_ip="")
+                binding = structs.replace(binding, host_ip="")
             out.append(binding)
     return tuple(dict.fromkeys(out))
 

@@ -9,8 +9,9 @@ engines on one machine.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from berth.structs import dataclass
 
 DEFAULT_ROOT = Path("/var/lib/berth")
 

@@ -7,7 +7,8 @@ An event is ``Progress(id, status, current, total)``, e.g.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from berth.structs import dataclass
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ import os
 import shutil
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
+
+from berth.structs import dataclass
 
 MAX_SYMLINKS = 40  # as the kernel (ELOOP)
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -212,3 +212,40 @@ def test_a_container_whose_removal_was_cut_short_is_not_started(rt) -> None:
     assert mounts_under(rt.paths.root) == []
     co.rm(rt, cid)
     assert co.ps(rt, all=True) == []
+
+
+def test_start_lets_init_go_through_runcs_exec_fifo_and_runc_agrees(rt) -> None:
+    """berth opens runc's exec fifo itself (no `runc start`): runc then sees the container running."""
+    import json
+    import subprocess
+
+    ctx = co.runtime_context(rt)
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "30")))
+    co.start(rt, cid)
+    assert not (ctx.driver.state_root / cid / "exec.fifo").exists()
+    state = json.loads(subprocess.run([ctx.driver.path, *ctx.driver.global_args(), "state", cid],
+                                      capture_output=True, text=True, check=True).stdout)
+    assert state["status"] == "running" and state["pid"] == co.inspect(rt, cid)["State"]["Pid"]
+    co.rm(rt, cid, force=True)
+
+
+def test_an_init_that_dies_between_create_and_start_is_a_clear_error(rt) -> None:
+    """The fifo is read without blocking on a dead init (runc start would say the same words)."""
+    import os
+    import signal
+
+    from berth.runtime.errors import OCIRuntimeFailure
+
+    ctx = co.runtime_context(rt)
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("true",)))
+
+    def kill_init(c: str) -> None:
+        os.kill(int((ctx.bundle(c) / "pidfile").read_text()), signal.SIGKILL)
+
+    started = time.monotonic()
+    with pytest.raises(OCIRuntimeFailure, match="container process is already dead"):
+        co.start(rt, cid, on_created=kill_init)
+    assert time.monotonic() - started < 5
+    assert co.inspect(rt, cid)["State"]["Running"] is False
+    co.rm(rt, cid, force=True)
+    assert mounts_under(rt.paths.root) == []

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from berth.errors import ArchiveError, InvalidReference
 from berth.reference import Digest, Reference
 from berth.store import ImageRecord, LayerRef, Store
 from berth.store.leases import Lease
+from berth.structs import dataclass, field
 
 _ID_IN_NAME = re.compile(r"^(?:sha256:)?([a-f0-9]{64})(?:\.json)?$")
 

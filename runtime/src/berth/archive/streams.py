@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from berth.errors import ArchiveError
@@ -18,6 +17,7 @@ from berth.ioutil import PrefixedReader, Readable
 from berth.reference import Digest
 from berth.store import Store
 from berth.store.blobs import BlobWriter
+from berth.structs import dataclass
 
 CHUNK = 1 << 20
 

@@ -63,9 +63,8 @@ def cmd_check(engine: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(engine: Any, args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
     from berth.runtime.restore import restore_engine
+    from berth.structs import asdict
 
     actions = restore_engine(engine)
     if args.format == "json":

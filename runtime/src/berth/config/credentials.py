@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from berth.errors import ConfigError
 from berth.fsutil import atomic_write_json, read_json
 from berth.locks import file_lock
+from berth.structs import dataclass, field
 
 #: Docker stores Hub credentials under this legacy key.
 _HUB_KEYS = ("https://index.docker.io/v1/", "docker.io", "registry-1.docker.io", "index.docker.io")

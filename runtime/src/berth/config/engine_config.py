@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from berth.config.network_config import NETWORK_KEYS, NetworkConfig
 from berth.errors import ConfigError
 from berth.fsutil import atomic_write_json
+from berth.structs import dataclass, field
 
 #: As in Docker, loopback registries never need TLS.
 _ALWAYS_INSECURE = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))

@@ -14,10 +14,10 @@ iptables), ``nftables`` or ``iptables``.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
 from typing import Any
 
 from berth.errors import ConfigError
+from berth.structs import dataclass, field
 
 NETWORK_KEYS = frozenset({"bridge", "bip", "mtu", "default-address-pools", "firewall-backend", "ip-forward"})
 FIREWALL_BACKENDS = ("auto", "nftables", "iptables")

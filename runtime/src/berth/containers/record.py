@@ -8,9 +8,9 @@ like a difference (no recreate loops).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from berth import structs
 from berth.containers.spec import ContainerSpec, Mount, PortBinding, RestartPolicy
 
 #: record key of the creation spec
@@ -19,7 +19,7 @@ SPEC_KEY = "Spec"
 
 def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
     """Plain JSON types (tuples become lists)."""
-    return dataclasses.asdict(spec)
+    return structs.asdict(spec)
 
 
 def _pairs(value) -> tuple[tuple[str, str], ...]:
@@ -28,7 +28,7 @@ def _pairs(value) -> tuple[tuple[str, str], ...]:
 
 def spec_from_json(data: dict[str, Any]) -> ContainerSpec:
     """The inverse of ``spec_to_json`` (unknown keys, from a newer engine, are dropped)."""
-    known = {f.name for f in dataclasses.fields(ContainerSpec)}
+    known = {f.name for f in structs.fields(ContainerSpec)}
     fields = {k: v for k, v in data.items() if k in known}
     for key in ("command", "entrypoint"):
         if fields.get(key) is not None:

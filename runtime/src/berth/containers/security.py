@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from berth.containers.values import invalid
+from berth.structs import dataclass
 
 FLAG = "--security-opt"
 UNCONFINED = "unconfined"

@@ -9,8 +9,9 @@ lets the container module compare desired vs actual without recreate loops.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
+
+from berth.structs import dataclass, field
 
 MountType = Literal["bind", "volume", "tmpfs"]
 

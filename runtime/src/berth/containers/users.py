@@ -10,12 +10,12 @@ resolved in the rootfs, never on the host.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from berth.containers.rootfs import read_in_root
 from berth.containers.values import MAX_ID
 from berth.errors import InvalidArgument
+from berth.structs import dataclass
 
 
 def _entries(rootfs: Path, name: str) -> list[list[str]]:

@@ -12,13 +12,13 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from berth.config.credentials import Credentials
 from berth.distribution.failures import describe_exception
 from berth.errors import AuthenticationRequired, RegistryError, RegistryUnreachable
+from berth.structs import dataclass, field
 
 CATALOG_SCOPE = "registry:catalog:*"
 #: Tokens live at least this long (the distribution spec's default).

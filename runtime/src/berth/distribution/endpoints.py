@@ -17,11 +17,11 @@ import ipaddress
 import os
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from berth.config.engine_config import EngineConfig
+from berth.structs import dataclass
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "https://registry-1.docker.io"

@@ -8,12 +8,12 @@ is wrong (``layers[2].digest: invalid digest ...``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from berth.distribution import mediatypes as mt
 from berth.errors import InvalidReference, ManifestInvalid, PlatformNotFound
 from berth.reference import Digest, Platform
+from berth.structs import dataclass, field
 
 #: containerd's limit; a bigger "manifest" is not one.
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from berth.errors import DigestMismatch, ManifestInvalid, RegistryError
 from berth.progress import Progress, ProgressFn, no_progress
 from berth.reference import Digest, Platform, Reference
 from berth.store import ImageRecord, LayerRef, Store
 from berth.store.leases import Lease
+from berth.structs import dataclass
 
 
 @dataclass(frozen=True)

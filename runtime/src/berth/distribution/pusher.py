@@ -7,11 +7,11 @@ the same digest everywhere it goes (pull -> push -> pull gives one digest).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from berth.progress import Progress, ProgressFn, no_progress
 from berth.reference import Digest, Reference
 from berth.store import ImageRecord, Store
+from berth.structs import dataclass
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +41,7 @@ from berth.distribution.auth import (
 from berth.distribution.endpoints import Endpoint
 from berth.distribution.failures import describe_exception
 from berth.errors import RegistryError, RegistryUnreachable
+from berth.structs import dataclass, field
 
 log = logging.getLogger(__name__)
 

@@ -147,10 +147,13 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
                     _, was_created = engine.volumes.ensure(p.mount.source, anonymous=p.anonymous)
                     if was_created:
                         created.append(p.mount.source)
-                oci, views = vm.record_mounts(planned, engine.volumes)
+                # no volume, no volume store (nor its imports: a plain `run` does without)
+                volumes = engine.volumes if names else None
+                oci, views = vm.record_mounts(planned, volumes)
                 resolved = (*oci, *tmpfs)
-                layer_dirs = [engine.store.layers.diff_dir(d) for d in reversed(diff_ids)]
-                vm.copy_up_volumes(engine.volumes, engine.paths, layer_dirs, planned)
+                if volumes is not None:
+                    layer_dirs = [engine.store.layers.diff_dir(d) for d in reversed(diff_ids)]
+                    vm.copy_up_volumes(volumes, engine.paths, layer_dirs, planned)
                 return publish()
             except BaseException:
                 for name in created:  # no partial state: volumes made for this container go with it
@@ -211,7 +214,7 @@ def mounts_from_spec(spec: ContainerSpec) -> tuple[OCIMount, ...]:
         target = next(p.mount.target for p in planned if p.is_volume)
         raise InvalidArgument(f"volume mount at {target} must be resolved by berth.volumes first", value=target)
     vm.create_bind_sources(planned)
-    oci, _ = vm.record_mounts(planned, None)  # type: ignore[arg-type]  # binds only: no store needed
+    oci, _ = vm.record_mounts(planned, None)  # binds only: no store needed
     return (*oci, *(_tmpfs_mount(m) for m in tmpfs))
 
 

@@ -17,7 +17,6 @@ import errno
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from tarfile import HeaderError, InvalidHeaderError, TarError, TarFile, TarInfo, TruncatedHeaderError
 from typing import BinaryIO, TypeVar
@@ -33,6 +32,7 @@ from berth.layers.names import (
 from berth.layers.stream import HashingReader, open_decompressed
 from berth.layers.tree import LayerTree
 from berth.reference.digest import Digest
+from berth.structs import dataclass
 
 #: tarfile's own read buffer. Kept small on purpose: tarfile slices its
 #: leftover buffer on every read, so a big one makes small members costly;

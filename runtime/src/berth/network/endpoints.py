@@ -12,13 +12,13 @@ derived from these files (``berth.network.manager``).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from berth.fsutil import atomic_write_json, read_json
 from berth.network.firewall.model import PortRule
 from berth.network.model import Interface
+from berth.structs import asdict, dataclass, field
 
 
 @dataclass(frozen=True)

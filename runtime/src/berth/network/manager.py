@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from berth.network.model import Interface, NetworkRecord, mac_for
 from berth.network.store import NetworkStore
 from berth.paths import DEFAULT_ROOT, Paths
 from berth.state import ContainerStore
+from berth.structs import asdict
 
 NO_NETNS_MODES = ("host", "none")
 
@@ -486,9 +486,8 @@ class NetworkManager:
     def _move_default_route(self, ep: Endpoint) -> None:
         """The network with the default route was disconnected: route through the next one that
         has a way out (Docker's updateGateway)."""
-        from dataclasses import replace
-
         from berth.network.links import set_default_route
+        from berth.structs import replace
 
         for n, a in enumerate(ep.attached):
             if not a.internal:

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from berth.structs import asdict, dataclass, field, fields
 
 #: the predefined networks, as in Docker: they cannot be created or removed by users
 PREDEFINED = ("bridge", "host", "none")
@@ -31,7 +32,8 @@ class NetworkRecord:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NetworkRecord:
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        names = {f.name for f in fields(cls)}
+        known = {k: v for k, v in d.items() if k in names}
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,11 +8,11 @@ proxy holds ports here: the kernel's DNAT serves them).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from berth.network.errors import InvalidNetworkConfig, PortAllocated
 from berth.network.firewall.model import PortRule
+from berth.structs import dataclass
 
 if TYPE_CHECKING:
     import random

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from berth.errors import InvalidReference
+from berth.structs import dataclass
 
 if TYPE_CHECKING:
     import hashlib

@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 
 from berth.errors import InvalidReference
 from berth.reference.digest import Digest
+from berth.structs import dataclass, replace
 
 DEFAULT_REGISTRY = "docker.io"
 DEFAULT_TAG = "latest"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from berth.errors import InvalidReference
+from berth.structs import dataclass
 
 # uname -m -> GOARCH names used in OCI indexes
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",

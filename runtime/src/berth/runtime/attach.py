@@ -40,11 +40,11 @@ import termios
 import threading
 import tty as ttymod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 # re-exported: the attach API, kept apart so a foreground `run` without -i/-t need not import this one
 from berth.runtime.foreground import DETACH_KEYS, PROXIED_SIGNALS, parse_detach_keys, proxy_signals
+from berth.structs import dataclass, field
 
 __all__ = ["DETACH_KEYS", "PROXIED_SIGNALS", "parse_detach_keys", "proxy_signals"]
 

@@ -40,7 +40,6 @@ import errno
 import os
 import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ from berth.runtime.context import RuntimeContext
 from berth.runtime.errors import ContainerNotFound
 from berth.runtime.liveness import is_alive, start_time
 from berth.state.records import now_rfc3339
+from berth.structs import dataclass, field
 
 #: the parent of every container's cgroup: ``cgroupsPath`` is ``/berth/<id>`` (berth.runtime.oci)
 CGROUP_PARENT = "berth"

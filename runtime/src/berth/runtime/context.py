@@ -6,7 +6,6 @@ fresh process conmon starts and so must rebuild everything from the root.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 from berth.paths import Paths
 from berth.runtime.driver import RuncDriver, detect_runtime
 from berth.state import ContainerStore
+from berth.structs import dataclass
 
 if TYPE_CHECKING:
     from berth.config import EngineConfig

@@ -34,7 +34,6 @@ import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -51,6 +50,7 @@ from berth.rootpath import (
     resolve,
 )
 from berth.runtime.context import RuntimeContext
+from berth.structs import dataclass, field
 
 if TYPE_CHECKING:
     import tarfile

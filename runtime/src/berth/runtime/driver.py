@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
+import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -43,8 +45,40 @@ class RuncDriver:
         """Whether the runtime still knows the container (a dir check, no process)."""
         return (self.state_root / cid).exists()
 
-    def start(self, cid: str) -> None:
-        self._run("start", cid)
+    def start(self, cid: str, pid: int = 0) -> None:
+        """Let a created container run. ``runc start`` opens the exec fifo the container's init
+        blocks on, reads the byte init writes when it is let go, and removes the fifo (runc's
+        ``linuxContainer.exec``). Given the init's pid we do that here and spare a Go process
+        (~5 ms of each ``run``); a fifo that is not where runc keeps it means ``runc start``."""
+        if pid <= 0 or not self._start_by_fifo(cid, pid):
+            self._run("start", cid)
+
+    def _start_by_fifo(self, cid: str, pid: int) -> bool:
+        from berth.runtime.liveness import start_time
+
+        path = self.state_root / cid / "exec.fifo"
+        try:  # non-blocking: the open of a fifo with no writer must not hang on a dead init
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                return False
+            # init's open for writing completes now that we read: it writes "0" and execs. As runc,
+            # look every 100 ms whether init died first (then no byte ever comes).
+            while not select.select([fd], [], [], 0.1)[0]:
+                if not start_time(pid):
+                    break
+            try:
+                byte = os.read(fd, 1)
+            except BlockingIOError:
+                byte = b""
+        finally:
+            os.close(fd)
+        if byte != b"0":
+            raise OCIRuntimeFailure(f"{self.name} start failed: container process is already dead", runtime=self.name)
+        path.unlink(missing_ok=True)
+        return True
 
     def state(self, cid: str) -> dict[str, Any] | None:
         proc = self._run("state", cid, check=False)
@@ -85,6 +119,9 @@ def _nothing() -> None:
 
 class CrunDriver(RuncDriver):
     name = "crun"
+
+    def start(self, cid: str, pid: int = 0) -> None:  # crun's fifo goes the other way: crun start writes
+        self._run("start", cid)
 
 
 _DRIVERS: dict[str, type[RuncDriver]] = {"runc": RuncDriver, "crun": CrunDriver}

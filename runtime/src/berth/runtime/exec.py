@@ -38,13 +38,13 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from berth.errors import BerthError, InvalidArgument
 from berth.runtime.context import RuntimeContext
 from berth.runtime.errors import ContainerNotRunning
+from berth.structs import dataclass, field
 
 #: how long an exec session's conmon may take to exit after reporting the exit code (it has only
 #: a socket to unlink left to do) before its directory is left to ``sweep_sessions``

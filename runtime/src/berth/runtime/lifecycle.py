@@ -130,7 +130,7 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
         pid, conmon_pid = creating.wait()
     if on_created is not None:
         on_created(cid)
-    ctx.driver.start(cid)
+    ctx.driver.start(cid, pid)
     return pid, conmon_pid
 
 

@@ -18,11 +18,11 @@ import os
 import select
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from berth.runtime.driver import RuncDriver
 from berth.runtime.errors import OCIRuntimeFailure
+from berth.structs import dataclass
 
 SYNC_TIMEOUT = 60.0
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from typing import Any
+
+from berth.structs import dataclass
 
 
 @dataclass(frozen=True)

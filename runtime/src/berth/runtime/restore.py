@@ -21,7 +21,6 @@ were stopped by hand since: restore is the daemon start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from berth.errors import BerthError
@@ -30,6 +29,7 @@ from berth.runtime.lifecycle import finalize, remove
 from berth.runtime.liveness import is_alive
 from berth.runtime.restart import policy_of, restarter_alive, should_restart
 from berth.state.records import ZERO_TIME
+from berth.structs import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Callable

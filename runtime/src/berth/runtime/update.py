@@ -32,12 +32,12 @@ import contextlib
 import json
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from berth.containers.spec import RestartPolicy
 from berth.errors import InvalidArgument
+from berth.structs import dataclass, fields
 
 if TYPE_CHECKING:
     from berth.runtime.context import RuntimeContext
@@ -60,7 +60,7 @@ class ContainerUpdate:
     restart: RestartPolicy | None = None
 
     def is_empty(self) -> bool:
-        return all(getattr(self, f) is None for f in self.__dataclass_fields__)
+        return all(getattr(self, f.name) is None for f in fields(self))
 
 
 # -- parsing (the CLI's strings) -------------------------------------------------------------

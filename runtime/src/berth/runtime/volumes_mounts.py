@@ -23,13 +23,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from berth.containers.spec import ContainerSpec, Mount
 from berth.errors import InvalidArgument
 from berth.runtime.oci_defaults import OCIMount
+from berth.structs import dataclass
 
 if TYPE_CHECKING:
     from berth.paths import Paths
@@ -150,8 +150,10 @@ def _propagation(m: Mount) -> str:
     return next((o for o in m.options if o in _PROPAGATION), "rprivate")
 
 
-def record_mounts(planned: Sequence[Planned], volumes: VolumeStore) -> tuple[list[OCIMount], list[dict[str, Any]]]:
-    """(OCI mounts for ``MountPoints``, inspect-shaped ``Mounts``); volumes must exist."""
+def record_mounts(planned: Sequence[Planned],
+                  volumes: VolumeStore | None) -> tuple[list[OCIMount], list[dict[str, Any]]]:
+    """(OCI mounts for ``MountPoints``, inspect-shaped ``Mounts``); volumes must exist (``volumes``
+    may be None when none is planned)."""
     oci: list[OCIMount] = []
     view: list[dict[str, Any]] = []
     for p in planned:
@@ -163,6 +165,7 @@ def record_mounts(planned: Sequence[Planned], volumes: VolumeStore) -> tuple[lis
             view.append({"Type": "bind", "Source": m.source, "Destination": m.target, "Mode": _mode(p),
                          "RW": not m.read_only, "Propagation": prop})
         else:
+            assert volumes is not None, "a volume is planned: the caller passes the volume store"
             source = str(volumes.mount_source(m.source))
             driver = volumes.inspect(m.source).get("Driver", "local")
             oci.append(OCIMount(m.target, "bind", source, ("rbind", "rprivate", access)))

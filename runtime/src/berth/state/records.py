@@ -8,9 +8,10 @@ the pid is reused, which keeps liveness checks to one /proc read.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from berth.structs import asdict, dataclass, fields
 
 Status = Literal["created", "running", "paused", "restarting", "removing", "exited", "dead"]
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Docker's "never"

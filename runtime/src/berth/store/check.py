@@ -18,7 +18,6 @@ import errno
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from berth.errors import StoreError
@@ -26,6 +25,7 @@ from berth.fsutil import rmtree
 from berth.reference import Digest
 from berth.store.leases import live_claims
 from berth.store.store import Store
+from berth.structs import dataclass, field
 
 
 @dataclass

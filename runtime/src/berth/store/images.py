@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from berth.errors import ImageNotFound, InvalidReference, StoreError
@@ -18,6 +17,7 @@ from berth.fsutil import atomic_write_json, read_json
 from berth.locks import file_lock
 from berth.paths import Paths
 from berth.reference import Digest, Reference
+from berth.structs import dataclass, field
 
 if TYPE_CHECKING:
     from berth.store.records import ImageRecord

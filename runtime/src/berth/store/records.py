@@ -9,10 +9,10 @@ crash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from berth.reference import Digest
+from berth.structs import dataclass, field
 
 
 @dataclass(frozen=True)

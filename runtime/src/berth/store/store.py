@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from berth.locks import file_lock
 from berth.paths import Paths
@@ -15,6 +14,7 @@ from berth.store.images import ImageStore
 from berth.store.layerstore import LayerStore
 from berth.store.leases import Lease, live_claims
 from berth.store.records import ImageRecord
+from berth.structs import dataclass, field
 
 #: Given an image ID, name the things (containers) that use it. Containers
 #: register one; rmi refuses to delete an image that has users unless forced.

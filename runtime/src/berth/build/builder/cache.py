@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from berth.fsutil import atomic_write
 from berth.reference import Digest
 from berth.store import Store
+from berth.structs import dataclass
 
 
 def step_key(parent: Digest | None, created_by: str, content: str = "") -> str:

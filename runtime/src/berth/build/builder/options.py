@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from berth.structs import dataclass
 
 #: receives the build's output as text: step headers, RUN output, results (the CLI writes it out)
 Output = Callable[[str], None]

@@ -9,11 +9,11 @@ substitution, but never in the image's config.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from berth.reference import Digest
 from berth.store import Store
+from berth.structs import dataclass, field
 
 #: Docker's predefined proxy args: usable without an ARG line, given to RUN, kept out of history
 PROXY_ARGS = frozenset({"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",

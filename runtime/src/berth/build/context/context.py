@@ -18,7 +18,6 @@ import os
 import posixpath
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from berth.build.context.errors import SourceNotFound
@@ -27,6 +26,7 @@ from berth.build.context.ignore import IgnoreMatcher, go_clean
 from berth.containers.rootfs import read_in_root
 from berth.errors import InvalidArgument, NotFound
 from berth.rootpath import DIR_FLAGS, Pick, resolve
+from berth.structs import dataclass, field
 
 DEFAULT_DOCKERFILE = "Dockerfile"
 

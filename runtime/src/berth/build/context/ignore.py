@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from berth.build.context.gomatch import BadPattern, match
 from berth.errors import InvalidArgument
 from berth.rootpath import Pick
+from berth.structs import dataclass
 
 #: characters that are special in a regexp but not in filepath.Match (patternmatcher's escapeBytes)
 _ESCAPE = frozenset(".+()|{}$")

@@ -14,12 +14,12 @@ are taken as written, so their ``expand`` returns ``self``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Self
 
+from berth import structs
 from berth.build.dockerfile.errors import DockerfileSyntaxError
+from berth.structs import dataclass
 
 if TYPE_CHECKING:
     from berth.build.dockerfile.lex import ShellLex
@@ -58,7 +58,7 @@ class From(Instruction):
 
     def expand(self, lex: ShellLex, env: Mapping[str, str]) -> Self:
         # the stage name is not expanded (Docker neither)
-        return dataclasses.replace(self, image=self._word(lex, env)(self.image),
+        return structs.replace(self, image=self._word(lex, env)(self.image),
                                    platform=self._optional(lex, env, self.platform))
 
 
@@ -97,7 +97,7 @@ class Copy(Instruction):
 
     def expand(self, lex: ShellLex, env: Mapping[str, str]) -> Self:
         word = self._word(lex, env)
-        return dataclasses.replace(
+        return structs.replace(
             self, sources=tuple(map(word, self.sources)), dest=word(self.dest),
             from_=self._optional(lex, env, self.from_), chown=self._optional(lex, env, self.chown),
             chmod=self._optional(lex, env, self.chmod))
@@ -114,7 +114,7 @@ class Add(Instruction):
 
     def expand(self, lex: ShellLex, env: Mapping[str, str]) -> Self:
         word = self._word(lex, env)
-        return dataclasses.replace(
+        return structs.replace(
             self, sources=tuple(map(word, self.sources)), dest=word(self.dest),
             chown=self._optional(lex, env, self.chown), chmod=self._optional(lex, env, self.chmod),
             checksum=self._optional(lex, env, self.checksum))
@@ -126,7 +126,7 @@ class Workdir(Instruction):
     path: str
 
     def expand(self, lex: ShellLex, env: Mapping[str, str]) -> Self:
-        return dataclasses.replace(self, path=self._word(lex, env)(self.path))
+        return structs.replace(self, path=self._word(lex, env)(self.path))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,7 +138,7 @@ class _KeyValues(Instruction):
         # does (its documentation: after "ENV abc=hello", "ENV abc=bye def=$abc" sets def to
         # "hello"; the expander of one instruction gets one env, see BuildKit's dispatch()).
         word = self._word(lex, env)
-        return dataclasses.replace(self, pairs=tuple((word(k), word(v)) for k, v in self.pairs))
+        return structs.replace(self, pairs=tuple((word(k), word(v)) for k, v in self.pairs))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,7 +158,7 @@ class Arg(Instruction):
 
     def expand(self, lex: ShellLex, env: Mapping[str, str]) -> Self:
         word = self._word(lex, env)
-        return dataclasses.replace(self, pairs=tuple((word(k), None if v is None else word(v))
+        return structs.replace(self, pairs=tuple((word(k), None if v is None else word(v))
                                                      for k, v in self.pairs))
 
 
@@ -176,7 +176,7 @@ class Expose(Instruction):
                 ports.extend(lex.process_words(port, env))
             except DockerfileSyntaxError as err:
                 raise err.located(line=self.line) from None
-        return dataclasses.replace(self, ports=tuple(ports))
+        return structs.replace(self, ports=tuple(ports))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,7 +185,7 @@ class User(Instruction):
     user: str
 
     def expand(self, lex: ShellLex, env: Mapping[str, str]) -> Self:
-        return dataclasses.replace(self, user=self._word(lex, env)(self.user))
+        return structs.replace(self, user=self._word(lex, env)(self.user))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,7 +194,7 @@ class Volume(Instruction):
     paths: tuple[str, ...]
 
     def expand(self, lex: ShellLex, env: Mapping[str, str]) -> Self:
-        return dataclasses.replace(self, paths=tuple(map(self._word(lex, env), self.paths)))
+        return structs.replace(self, paths=tuple(map(self._word(lex, env), self.paths)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,7 +209,7 @@ class StopSignal(Instruction):
     signal: str
 
     def expand(self, lex: ShellLex, env: Mapping[str, str]) -> Self:
-        return dataclasses.replace(self, signal=self._word(lex, env)(self.signal))
+        return structs.replace(self, signal=self._word(lex, env)(self.signal))
 
 
 @dataclass(frozen=True, kw_only=True)

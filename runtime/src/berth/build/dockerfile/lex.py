@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from berth.build.dockerfile.errors import DockerfileSyntaxError
 from berth.build.dockerfile.lex_patterns import shell_pattern_regex, trim_prefix, trim_suffix
+from berth.structs import dataclass
 
 _EOF = ""
 # POSIX special parameters ($@, $*, $#, ...): a name of one character (never set by Docker)

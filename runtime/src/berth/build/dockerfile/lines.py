@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from berth.build.dockerfile.errors import DockerfileSyntaxError
+from berth.structs import dataclass
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _KNOWN_DIRECTIVES = ("escape", "syntax", "check")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from berth.build.dockerfile import instructions as ins
 from berth.build.dockerfile.durations import parse_duration_ns
@@ -27,6 +26,7 @@ from berth.build.dockerfile.words import (
     split_blanks,
     split_keyword,
 )
+from berth.structs import dataclass
 
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")
 # berth's own rule (Docker takes any name, even ones no $reference could reach)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from berth.build.dockerfile import instructions as ins
 from berth.build.dockerfile.errors import DockerfileSyntaxError
 from berth.build.dockerfile.lines import split_lines
 from berth.build.dockerfile.parse import parse_line
 from berth.errors import InvalidArgument
+from berth.structs import dataclass
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,9 @@ from __future__ import annotations
 import fcntl
 import os
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
+
+from berth.structs import dataclass
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+
+from berth.structs import dataclass, field
 
 # -- constants -------------------------------------------------------------------------------
 TYPE_A = 1

@@ -20,12 +20,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from berth.network.dns import Files, codec, table_digest
 from berth.network.dns.table import EMPTY, HOST_RESOLV_CONF, Table, TableError, Upstream, loads, read
+from berth.structs import dataclass
 
 LOCAL_TTL = 600  # Docker's
 UPSTREAM_TIMEOUT = 2.0  # per upstream; resolvers time out at 5 s, so two tries fit

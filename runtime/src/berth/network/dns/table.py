@@ -19,12 +19,12 @@ import json
 import re
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from berth.errors import BerthError
+from berth.structs import dataclass, field
 
 HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 _SHORT_ID = re.compile(r"[0-9a-f]{12}")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 
 from berth.network.firewall.errors import FirewallError
 from berth.network.firewall.model import BridgeRule, FirewallState, PortRule
+from berth.structs import dataclass
 
 # Letters, digits and underscores only: a valid nft table name, and upper-cased plus "-SUFFIX"
 # a valid iptables chain name (<= 28 chars with the longest suffix, "-POSTROUTING"). No "-":
