@@ -104,7 +104,12 @@ def asdict(obj: Any, *, dict_factory: Any = dict) -> Any:
     return _asdict(obj, dict_factory)
 
 
+_ATOMIC = frozenset({str, int, float, bool, bytes, type(None)})
+
+
 def _asdict(obj: Any, dict_factory: Any) -> Any:
+    if type(obj) in _ATOMIC:  # what deepcopy returns as it is, without importing copy
+        return obj
     if hasattr(type(obj), _FIELDS):
         return dict_factory([(f.name, _asdict(getattr(obj, f.name), dict_factory)) for f in fields(obj)])
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a namedtuple takes its fields positionally

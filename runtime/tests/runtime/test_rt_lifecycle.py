@@ -249,3 +249,20 @@ def test_an_init_that_dies_between_create_and_start_is_a_clear_error(rt) -> None
     assert co.inspect(rt, cid)["State"]["Running"] is False
     co.rm(rt, cid, force=True)
     assert mounts_under(rt.paths.root) == []
+
+
+def test_the_filter_lists_x32_only_where_the_kernel_serves_it(rt) -> None:
+    """x32 costs runc ~10 ms of compiling; it is probed once per boot (the answer in the run dir)."""
+    import json
+
+    from berth.runtime.seccomp import kernel_serves_x32
+
+    ctx = co.runtime_context(rt)
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "30")))
+    co.start(rt, cid)
+    seccomp = json.loads((ctx.bundle(cid) / "config.json").read_text())["linux"]["seccomp"]
+    served = kernel_serves_x32()
+    assert ("SCMP_ARCH_X32" in seccomp["architectures"]) is served
+    assert "SCMP_ARCH_X86" in seccomp["architectures"]  # 32-bit x86 binaries run, as with Docker
+    assert (rt.paths.run_dir / "kernel-x32").read_text() == ("1" if served else "0")
+    co.rm(rt, cid, force=True)

@@ -186,6 +186,8 @@ def _missing_bind_dirs(planned: Sequence[vm.Planned]) -> list[Path]:
 
 def _inherited_mounts(ctx: RuntimeContext, sources: Sequence[str]) -> list[Mount]:
     """``--volumes-from c[:ro|:rw]``: the binds and volumes of each source container, in order."""
+    if not sources:
+        return []  # without importing the views and the volume store (~4 ms of a plain `run`)
     from berth.runtime.views import mounts_view
     from berth.volumes import volumes_from
 

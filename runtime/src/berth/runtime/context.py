@@ -6,6 +6,7 @@ fresh process conmon starts and so must rebuild everything from the root.
 
 from __future__ import annotations
 
+import contextlib
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +48,24 @@ class RuntimeContext:
     @cached_property
     def driver(self) -> RuncDriver:
         return detect_runtime(self.paths.run_dir, self.preferred_runtime)
+
+    @cached_property
+    def kernel_serves_x32(self) -> bool:
+        """``berth.runtime.seccomp.kernel_serves_x32``, probed once per boot: the answer is kept in
+        the run dir, which a reboot (the only way to change it) clears."""
+        from berth.runtime.seccomp import kernel_serves_x32
+
+        cached = self.paths.run_dir / "kernel-x32"
+        try:
+            return cached.read_text() == "1"
+        except OSError:
+            pass
+        answer = kernel_serves_x32()
+        with contextlib.suppress(OSError):  # no cache (read-only run dir...): probe again next time
+            from berth.fsutil import atomic_write
+
+            atomic_write(cached, b"1" if answer else b"0")
+        return answer
 
     # -- per-container run state (gone after a reboot, by design) -----------
     def bundle(self, cid: str) -> Path:

@@ -114,7 +114,7 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
     spec = build_spec(SpecInputs(
         cid, cfg, hc, rootfs, lookup_user(rootfs, cfg.get("User")), ctx.containers.dir(cid),
         tuple(OCIMount.from_oci(m) for m in record.get("MountPoints") or []),
-        endpoint.netns if endpoint else None, init))
+        endpoint.netns if endpoint else None, init, ctx.kernel_serves_x32))
     apply_to_spec(spec, hc)  # the limits `berth update` can set that the spec builder does not carry
     bundle = ctx.bundle(cid)
     atomic_write_json(bundle / "config.json", spec)
@@ -375,8 +375,6 @@ def _as_waiter(ctx: RuntimeContext, cid: str) -> Iterator[None]:
 
 def _wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "removed"],
           timeout: float | None) -> int:
-    from berth.runtime.liveness import ExitWatch
-
     deadline = None if timeout is None else time.monotonic() + timeout
     dead_since: float | None = None
     finalized_here = False
@@ -405,9 +403,22 @@ def _wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "remo
             return st.ExitCode  # nothing will remove it
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"container {cid} still running after {timeout}s")
-        with ExitWatch(st.Pid if st.Status == "running" else 0, st.PidStartTime) as watch:
+        with _exit_watch(st, dead_since is not None) as watch:
             watch.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def _exit_watch(st: ContainerState, dead: bool):
+    """What to wake up for: the container's exit; once it is dead, its monitor's (conmon writes
+    the exit file, then exits), so the exit is finalized ~1 ms after conmon wrote it, not at the
+    next poll (5-15 ms later)."""
+    from berth.runtime.liveness import ExitWatch
+
+    if st.Status != "running":
+        return ExitWatch(0, 0)
+    if dead:
+        return ExitWatch(st.MonitorPid, start_time(st.MonitorPid))
+    return ExitWatch(st.Pid, st.PidStartTime)
 
 
 def _auto_remove(ctx: RuntimeContext, cid: str) -> bool:

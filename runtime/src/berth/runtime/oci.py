@@ -52,6 +52,7 @@ class SpecInputs:
     mounts: tuple[OCIMount, ...] = ()  # user binds/volumes/tmpfs, resolved
     netns_path: str | None = None  # a netns prepared by the networking code; None: a new one (loopback only)
     init_binary: str | None = None  # host path of tini for --init
+    x32: bool = True  # the kernel serves x32 system calls (RuntimeContext.kernel_serves_x32)
 
 
 def process_args(config: dict[str, Any]) -> list[str]:
@@ -102,7 +103,7 @@ def _resources(hc: dict[str, Any], privileged: bool) -> dict[str, Any]:
     return res
 
 
-def _seccomp(opts: SecurityOptions, privileged: bool, caps: list[str]) -> dict[str, Any] | None:
+def _seccomp(opts: SecurityOptions, privileged: bool, caps: list[str], x32: bool) -> dict[str, Any] | None:
     """moby's WithSeccomp: nothing when privileged or unconfined; the default profile silently
     dropped on a kernel without seccomp, a custom one refused there."""
     from berth.runtime.errors import InvalidContainerConfig
@@ -120,7 +121,7 @@ def _seccomp(opts: SecurityOptions, privileged: bool, caps: list[str]) -> dict[s
 
         custom = default_profile()
     try:
-        return oci_seccomp(custom, caps)
+        return oci_seccomp(custom, caps, x32=x32)
     except ProfileError as e:
         raise InvalidContainerConfig(f"--security-opt seccomp: {e}") from None
 
@@ -170,7 +171,7 @@ def build_spec(inp: SpecInputs) -> dict[str, Any]:
         "maskedPaths": [] if unmask else list(MASKED_PATHS),
         "readonlyPaths": [] if unmask else list(READONLY_PATHS),
     }
-    seccomp = _seccomp(security, privileged, caps)
+    seccomp = _seccomp(security, privileged, caps, inp.x32)
     if seccomp is not None:
         linux["seccomp"] = seccomp
     if privileged:
