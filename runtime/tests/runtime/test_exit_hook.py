@@ -77,3 +77,38 @@ def test_main_without_a_waiter_lock_argument_goes_straight_to_on_exit(tmp_path: 
     assert seen == [("on_exit", "c4")]
     assert exit_hook.main([str(tmp_path), "c4", "runc", str(tmp_path / "lock")]) == 0
     assert seen[-1] == (str(tmp_path), "c4", str(tmp_path / "lock"))
+
+
+def _gated(ctx, cid: str, marker: Path) -> list[str]:
+    """conmon's exit command for ``cid``, with the hook replaced by a command that leaves ``marker``."""
+    cmd = list(lifecycle.exit_command(ctx, cid))
+    i = cmd.index("berth.runtime.exit_hook")
+    assert cmd[0] == "/bin/sh" and cmd[i - 1] == "-m"  # the gate, then the hook (python -m ...)
+    return [*cmd[:i - 2], "touch", str(marker)]
+
+
+def test_the_gate_starts_no_hook_once_a_waiter_removed_the_record(tmp_path: Path) -> None:
+    """The shell gate in front of the hook (flock(1), then is the record still there?): a `run --rm`
+    waiter that removed the record spares the hook's interpreter; otherwise the hook runs."""
+    import subprocess
+
+    from berth.paths import Paths
+    from berth.runtime.context import RuntimeContext
+
+    ctx = RuntimeContext(Paths.for_root(tmp_path))
+    record = _record(tmp_path, "c5", "running", auto_remove=True)
+    ctx.bundle("c5").mkdir(parents=True)
+    fd = os.open(ctx.waiter_lock("c5"), os.O_RDONLY | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_SH)  # a waiter
+    marker = tmp_path / "hook-ran"
+    gate = subprocess.Popen(_gated(ctx, "c5", marker))
+    time.sleep(0.3)
+    assert gate.poll() is None  # waiting for the waiter
+    for f in record.iterdir():  # the waiter finalizes and removes the record, then lets go
+        f.unlink()
+    record.rmdir()
+    os.close(fd)
+    assert gate.wait(timeout=10) == 0 and not marker.exists()
+
+    _record(tmp_path, "c6", "running")  # no waiter (a detached container): the hook runs at once
+    assert subprocess.run(_gated(ctx, "c6", marker), timeout=10).returncode == 0 and marker.exists()

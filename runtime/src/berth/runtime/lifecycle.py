@@ -33,10 +33,25 @@ DEFAULT_STOP_TIMEOUT = 10
 HOOK_GRACE = 5.0
 
 
+#: What conmon runs first at a container's exit: wait until the waiters let go of the waiter lock
+#: (a foreground `run`, `berth wait`: they finalize the container themselves), and start the exit
+#: hook's interpreter only if the record is still there. A waiter that removed it (`run --rm`)
+#: spares the hook's start-up: ~20 ms of CPU that, on 2 cores, competed with the waiter's own
+#: finalize. The hook itself looks again, and does what a waiter left (exit_hook._done_by_waiter).
+_HOOK_GATE = '"$1" "$2" true 2>/dev/null; [ -d "$3" ] || exit 0; shift 3; exec "$@"'
+
+
 def exit_command(ctx: RuntimeContext, cid: str) -> tuple[str, ...]:
-    """What conmon runs after the container exits (see berth.runtime.exit_hook)."""
-    return (sys.executable, "-m", "berth.runtime.exit_hook", str(ctx.paths.root), cid, ctx.driver.name,
-            str(ctx.waiter_lock(cid)))
+    """What conmon runs after the container exits (see berth.runtime.exit_hook): the hook, behind
+    ``_HOOK_GATE`` where util-linux's flock(1) is at hand."""
+    import shutil
+
+    lock = str(ctx.waiter_lock(cid))
+    hook = (sys.executable, "-m", "berth.runtime.exit_hook", str(ctx.paths.root), cid, ctx.driver.name, lock)
+    flock = shutil.which("flock")
+    if flock is None:
+        return hook
+    return ("/bin/sh", "-c", _HOOK_GATE, "berth-exit-hook", flock, lock, str(ctx.containers.dir(cid)), *hook)
 
 
 def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, log_size_max: int = -1,
