@@ -266,3 +266,32 @@ def test_the_filter_lists_x32_only_where_the_kernel_serves_it(rt) -> None:
     assert "SCMP_ARCH_X86" in seccomp["architectures"]  # 32-bit x86 binaries run, as with Docker
     assert (rt.paths.run_dir / "kernel-x32").read_text() == ("1" if served else "0")
     co.rm(rt, cid, force=True)
+
+
+def test_a_follow_ends_only_when_conmon_has_passed_on_the_last_output(rt) -> None:
+    """The process exits with output still in conmon's pipe: a follow (and so a foreground `run`)
+    that ended at the process's exit lost those lines (seen about once in 30 runs)."""
+    import os
+    import signal
+    import threading
+
+    from berth.runtime.liveness import is_alive
+
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sh", "-c", "sleep 0.5; seq 1 100")))
+    co.start(rt, cid)
+    st = co.runtime_context(rt).containers.state(cid)
+    os.kill(st.MonitorPid, signal.SIGSTOP)  # conmon holds the output back
+    lines: list[str] = []
+    follower = threading.Thread(target=lambda: lines.extend(r.line for r in co.logs(rt, cid, follow=True)))
+    try:
+        follower.start()
+        deadline = time.monotonic() + 10
+        while is_alive(st.Pid, st.PidStartTime) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the follower has seen the exit by now
+        assert follower.is_alive() and lines == []
+    finally:
+        os.kill(st.MonitorPid, signal.SIGCONT)
+    follower.join(10)
+    assert not follower.is_alive() and "".join(lines) == "".join(f"{i}\n" for i in range(1, 101))
+    co.rm(rt, cid, force=True)

@@ -67,9 +67,10 @@ def create(engine: Engine, spec: ContainerSpec, *, mounts: Sequence[OCIMount] | 
     image_rec = engine.store.images.get(image_id)
     diff_ids = list(image_rec.diff_ids()) if image_rec else []
     validate_caps(spec.cap_add, spec.cap_drop)  # unknown capability: fail now
-    from berth.network.ports import wanted
+    if spec.ports:
+        from berth.network.ports import wanted
 
-    wanted(host_config(spec))  # a bad -p (IPv6 host address, bad range): fail now, not at start
+        wanted(host_config(spec))  # a bad -p (IPv6 host address, bad range): fail now, not at start
     if spec.restart.name not in RESTART_NAMES:
         raise InvalidArgument(f"invalid restart policy: {spec.restart.name}", value=spec.restart.name)
     if spec.stop_signal:
@@ -356,24 +357,34 @@ def logs(engine: Engine, ref: str, *, follow: bool = False, tail: int | None = N
          timestamps: bool = False) -> Iterator[LogLine]:
     """(stream, line, time) tuples; ``timestamps`` prefixes each line with its time, as ``logs -t``."""
     from berth.runtime.errors import ContainerNotFound
-    from berth.runtime.liveness import ExitWatch, is_alive
+    from berth.runtime.liveness import ExitWatch, is_alive, start_time
     from berth.runtime.logs import LogLine, read_log
 
     ctx = runtime_context(engine)
     cid = ctx.containers.lookup(ref)
+    monitors: dict[int, int] = {}  # monitor pid -> its start time when first seen
 
-    def running() -> bool:
+    def writer() -> tuple[int, int]:
+        """(pid, start time) of what may still write to the log: the container's process, then its
+        monitor (conmon passes on what is left in the pipes after the process exits); (0, 0): none.
+        A follow ends once nothing writes: ending at the process's exit lost its last lines."""
         try:
             st = ctx.containers.state(cid)
         except ContainerNotFound:  # removed while following: stop
-            return False
-        return is_alive(st.Pid, st.PidStartTime)
+            return 0, 0
+        if is_alive(st.Pid, st.PidStartTime):
+            return st.Pid, st.PidStartTime
+        pid = st.MonitorPid or 0
+        started = monitors.setdefault(pid, start_time(pid)) if pid > 0 else 0
+        return (pid, started) if is_alive(pid, started) else (0, 0)
 
-    st = ctx.containers.state(cid)
-    with ExitWatch(st.Pid if follow else 0, st.PidStartTime) as watch:  # a follow ends at the exit
-        for rec in read_log(ctx.log_path(cid), follow=follow, tail=tail, since=parse_since(since),
-                            until=parse_since(until), running=running, sleep=watch.sleep):
-            yield LogLine(rec.stream, f"{rec.time} {rec.line}", rec.time) if timestamps else rec
+    def sleep(seconds: float) -> None:  # ends early when the writer exits
+        with ExitWatch(*writer()) as watch:
+            watch.sleep(seconds)
+
+    for rec in read_log(ctx.log_path(cid), follow=follow, tail=tail, since=parse_since(since),
+                        until=parse_since(until), running=lambda: writer() != (0, 0), sleep=sleep):
+        yield LogLine(rec.stream, f"{rec.time} {rec.line}", rec.time) if timestamps else rec
 
 
 def parse_since(value: str | float | None, now: float | None = None) -> float | None:
