@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -295,3 +296,51 @@ def test_a_follow_ends_only_when_conmon_has_passed_on_the_last_output(rt) -> Non
     follower.join(10)
     assert not follower.is_alive() and "".join(lines) == "".join(f"{i}\n" for i in range(1, 101))
     co.rm(rt, cid, force=True)
+
+
+def test_an_exited_container_is_forgotten_without_a_runc_delete(rt, monkeypatch) -> None:
+    """libcontainer's destroy done in place for an exited init (its cgroups, its state dir); a live
+    one still goes to `runc delete --force`."""
+    import json
+    import signal
+    import subprocess
+
+    from berth.runtime.liveness import start_time
+
+    ctx = co.runtime_context(rt)
+    driver = ctx.driver
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "30")))
+    co.start(rt, cid)
+    state = json.loads((driver.state_root / cid / "state.json").read_text())
+    cgroups = [p for p in state["cgroup_paths"].values() if p]
+    assert cgroups and all(os.path.isdir(p) for p in cgroups)
+    spawned: list = []
+    real_popen = subprocess.Popen
+
+    def popen(args, **kw):
+        spawned.append(args)
+        return real_popen(args, **kw)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    driver.begin_delete(cid, force=True)()  # init alive: runc's own delete, which kills it
+    assert [a[a.index("delete")] for a in spawned] == ["delete"]
+    assert not driver.has_state(cid) and not any(os.path.exists(p) for p in cgroups)
+    co.rm(rt, cid, force=True)
+
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sleep", "0.3")))
+    co.start(rt, cid)
+    spawned.clear()  # conmon's
+    monitor = ctx.containers.state(cid).MonitorPid
+    os.kill(monitor, signal.SIGSTOP)  # no exit hook meanwhile: this process does the delete
+    try:
+        state = json.loads((driver.state_root / cid / "state.json").read_text())
+        cgroups = [p for p in state["cgroup_paths"].values() if p]
+        deadline = time.monotonic() + 10
+        while start_time(state["init_process_pid"]) and time.monotonic() < deadline:
+            time.sleep(0.02)  # until init has exited (a zombie: conmon is stopped)
+        driver.begin_delete(cid)()
+        assert spawned == [] and not driver.has_state(cid) and not any(os.path.exists(p) for p in cgroups)
+    finally:
+        os.kill(monitor, signal.SIGCONT)
+    assert co.wait(rt, cid) == 0
+    co.rm(rt, cid)

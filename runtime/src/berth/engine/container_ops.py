@@ -357,6 +357,7 @@ def logs(engine: Engine, ref: str, *, follow: bool = False, tail: int | None = N
          timestamps: bool = False) -> Iterator[LogLine]:
     """(stream, line, time) tuples; ``timestamps`` prefixes each line with its time, as ``logs -t``."""
     from berth.runtime.errors import ContainerNotFound
+    from berth.runtime.lifecycle import ACTIVE
     from berth.runtime.liveness import ExitWatch, is_alive, start_time
     from berth.runtime.logs import LogLine, read_log
 
@@ -364,26 +365,36 @@ def logs(engine: Engine, ref: str, *, follow: bool = False, tail: int | None = N
     cid = ctx.containers.lookup(ref)
     monitors: dict[int, int] = {}  # monitor pid -> its start time when first seen
 
-    def writer() -> tuple[int, int]:
-        """(pid, start time) of what may still write to the log: the container's process, then its
-        monitor (conmon passes on what is left in the pipes after the process exits); (0, 0): none.
-        A follow ends once nothing writes: ending at the process's exit lost its last lines."""
+    def running() -> bool:
+        """Whether more may come: the process runs, or conmon has yet to pass on what the process
+        left in its pipes (it writes the exit file after that). A follow that ended at the
+        process's exit lost the last lines."""
         try:
             st = ctx.containers.state(cid)
         except ContainerNotFound:  # removed while following: stop
-            return 0, 0
+            return False
         if is_alive(st.Pid, st.PidStartTime):
-            return st.Pid, st.PidStartTime
+            return True
+        if st.Status not in ACTIVE or ctx.exit_file(cid).exists():
+            return False
         pid = st.MonitorPid or 0
-        started = monitors.setdefault(pid, start_time(pid)) if pid > 0 else 0
-        return (pid, started) if is_alive(pid, started) else (0, 0)
+        return pid > 0 and is_alive(pid, monitors.setdefault(pid, start_time(pid)))
 
-    def sleep(seconds: float) -> None:  # ends early when the writer exits
-        with ExitWatch(*writer()) as watch:
+    def sleep(seconds: float) -> None:
+        """Until the next read: ends at the process's exit; once it is gone, short (the exit file
+        is written within a millisecond or so)."""
+        try:
+            st = ctx.containers.state(cid)
+        except ContainerNotFound:
+            return
+        if not is_alive(st.Pid, st.PidStartTime):
+            time.sleep(min(seconds, 0.002))
+            return
+        with ExitWatch(st.Pid, st.PidStartTime) as watch:
             watch.sleep(seconds)
 
     for rec in read_log(ctx.log_path(cid), follow=follow, tail=tail, since=parse_since(since),
-                        until=parse_since(until), running=lambda: writer() != (0, 0), sleep=sleep):
+                        until=parse_since(until), running=running, sleep=sleep):
         yield LogLine(rec.stream, f"{rec.time} {rec.line}", rec.time) if timestamps else rec
 
 

@@ -83,7 +83,7 @@ class EndpointFiles:
             return None  # a torn or foreign file: treated as absent; check --repair removes it
 
     def write(self, ep: Endpoint) -> None:
-        atomic_write_json(self.path(ep.cid), ep.to_dict())
+        atomic_write_json(self.path(ep.cid), ep.to_dict(), durable=False)  # the run dir: gone at a reboot
 
     def delete(self, cid: str) -> None:
         self.path(cid).unlink(missing_ok=True)

@@ -319,7 +319,7 @@ class NetworkManager:
             return  # never applied anything: nothing to remove
         self.applied_file().unlink(missing_ok=True)  # a failure below must not look applied
         self.firewall.apply(state)
-        atomic_write_json(self.applied_file(), wanted)
+        atomic_write_json(self.applied_file(), wanted, durable=False)  # the run dir: gone at a reboot
 
     def dns_table(self, eps: dict[str, Endpoint]) -> dict[str, Any]:
         """The resolver's table (format: ``berth.network.dns``): names on user networks only."""

@@ -64,7 +64,7 @@ class RuntimeContext:
         with contextlib.suppress(OSError):  # no cache (read-only run dir...): probe again next time
             from berth.fsutil import atomic_write
 
-            atomic_write(cached, b"1" if answer else b"0")
+            atomic_write(cached, b"1" if answer else b"0", durable=False)
         return answer
 
     # -- per-container run state (gone after a reboot, by design) -----------

@@ -132,7 +132,7 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
         endpoint.netns if endpoint else None, init, ctx.kernel_serves_x32))
     apply_to_spec(spec, hc)  # the limits `berth update` can set that the spec builder does not carry
     bundle = ctx.bundle(cid)
-    atomic_write_json(bundle / "config.json", spec)
+    atomic_write_json(bundle / "config.json", spec, durable=False)  # the run dir: gone at a reboot
     with monitor.spawn(monitor.MonitorRequest(
         cid=cid, name=str(record.get("Name", cid)).lstrip("/"), bundle=bundle, pidfile=bundle / "pidfile",
         conmon_pidfile=bundle / "conmon.pid", exit_dir=ctx.exit_dir, socket_dir=ctx.socket_dir,
@@ -390,6 +390,8 @@ def _as_waiter(ctx: RuntimeContext, cid: str) -> Iterator[None]:
 
 def _wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "removed"],
           timeout: float | None) -> int:
+    from berth.runtime.liveness import ExitWatch
+
     deadline = None if timeout is None else time.monotonic() + timeout
     dead_since: float | None = None
     finalized_here = False
@@ -408,7 +410,8 @@ def _wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "remo
             if condition == "not-running":  # it has exited; `docker wait` returns at each exit too
                 return st.ExitCode
         elif st.Status in ACTIVE and not is_alive(st.Pid, st.PidStartTime):
-            dead_since = dead_since or time.monotonic()
+            if dead_since is None:  # conmon writes the exit file once it has passed on the output: soon
+                dead_since, delay = time.monotonic(), 0.001
             if ctx.exit_file(cid).exists() or time.monotonic() - dead_since > HOOK_GRACE:
                 on_exit(ctx, cid)
                 if not finalized_here:  # read the outcome at once; later rounds poll as usual
@@ -418,22 +421,9 @@ def _wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "remo
             return st.ExitCode  # nothing will remove it
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"container {cid} still running after {timeout}s")
-        with _exit_watch(st, dead_since is not None) as watch:
+        with ExitWatch(st.Pid if st.Status == "running" and dead_since is None else 0, st.PidStartTime) as watch:
             watch.sleep(delay)
         delay = min(delay * 2, 0.05)
-
-
-def _exit_watch(st: ContainerState, dead: bool):
-    """What to wake up for: the container's exit; once it is dead, its monitor's (conmon writes
-    the exit file, then exits), so the exit is finalized ~1 ms after conmon wrote it, not at the
-    next poll (5-15 ms later)."""
-    from berth.runtime.liveness import ExitWatch
-
-    if st.Status != "running":
-        return ExitWatch(0, 0)
-    if dead:
-        return ExitWatch(st.MonitorPid, start_time(st.MonitorPid))
-    return ExitWatch(st.Pid, st.PidStartTime)
 
 
 def _auto_remove(ctx: RuntimeContext, cid: str) -> bool:
