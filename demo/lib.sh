@@ -2,7 +2,27 @@
 say()  { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run()  { printf '$'; printf ' %q' "$@"; printf '\n'; "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# port_free PORT: a listener on 127.0.0.1:PORT would be reached there. Not only "nothing listens":
+# a port rule (a container's published port, or the stale rule of a container that died with a
+# killed session) takes the connection elsewhere, even with nothing listening on the host
+port_free() {
+  python3 -c 'import socket, sys
+port = int(sys.argv[1])
+srv = socket.socket()
+try:
+    srv.bind(("127.0.0.1", port))
+except OSError:
+    sys.exit(1)
+srv.listen(1)
+srv.settimeout(1)
+c = socket.socket()
+c.settimeout(1)
+try:
+    c.connect(("127.0.0.1", port))
+    srv.accept()
+except OSError:
+    sys.exit(1)' "$1" 2>/dev/null
+}
 
 # start_registry NAME PORT [htpasswd-file]: Debian's docker-registry on 127.0.0.1:PORT
 start_registry() {

@@ -27,6 +27,11 @@ if [[ -x "$DEMO/prefix/bin/berth" && ${BERTH_DEMO_FRESH:-0} == 1 ]]; then
   "${demo_berth[@]}" ps -aq | xargs -r "${demo_berth[@]}" rm -f -v > /dev/null
   rm -rf "$DEMO/srv"
 fi
+# what a boot-time restore would find after a reboot or a killed session: dead services whose port
+# rules and endpoints are still there; the demo's engine repairs them, as `system check --repair` does
+if [[ -x "$DEMO/prefix/bin/berth" ]]; then
+  "${demo_berth[@]}" system check --repair > /dev/null 2>&1 || true
+fi
 # the ports must be free unless the demo's own services hold them (berth refuses a taken port anyway)
 if ! [[ -x "$DEMO/prefix/bin/berth" && -n "$("${demo_berth[@]}" ps -q 2>/dev/null)" ]]; then
   for port in 9000 3307 8080 8081 6379; do
