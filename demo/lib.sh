@@ -6,9 +6,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # a port rule (a container's published port, or the stale rule of a container that died with a
 # killed session) takes the connection elsewhere, even with nothing listening on the host
 port_free() {
+  # (the client closes first, so no TIME_WAIT is left on PORT to refuse the next bind)
   python3 -c 'import socket, sys
 port = int(sys.argv[1])
 srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     srv.bind(("127.0.0.1", port))
 except OSError:
@@ -19,9 +21,12 @@ c = socket.socket()
 c.settimeout(1)
 try:
     c.connect(("127.0.0.1", port))
-    srv.accept()
+    conn, _ = srv.accept()
 except OSError:
-    sys.exit(1)' "$1" 2>/dev/null
+    sys.exit(1)
+c.close()
+conn.recv(1)
+conn.close()' "$1" 2>/dev/null
 }
 
 # start_registry NAME PORT [htpasswd-file]: Debian's docker-registry on 127.0.0.1:PORT
