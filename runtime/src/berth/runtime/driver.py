@@ -98,7 +98,8 @@ class RuncDriver:
 
     def begin_delete(self, cid: str, *, force: bool = False) -> Callable[[], None]:
         """Start ``delete`` (a Go process, ~10 ms) and return the call that waits for it and raises
-        its failure: the caller can undo other things meanwhile."""
+        its failure: the caller can undo other things meanwhile. An exited container is forgotten
+        in place, with no process (``_forget_stopped``)."""
         if not self.has_state(cid) or self._forget_stopped(cid):
             return _nothing
         proc = subprocess.Popen([self.path, *self.global_args(), "delete", *(["--force"] if force else []), cid],
@@ -111,7 +112,6 @@ class RuncDriver:
                 raise OCIRuntimeFailure(f"{self.name} delete failed: {last_error(stderr)}", runtime=self.name)
 
         return finish
-
 
     def _forget_stopped(self, cid: str) -> bool:
         """What ``runc delete`` does for a container whose init has exited (libcontainer's
