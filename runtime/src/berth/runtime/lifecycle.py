@@ -38,7 +38,9 @@ HOOK_GRACE = 5.0
 #: hook's interpreter only if the record is still there. A waiter that removed it (`run --rm`)
 #: spares the hook's start-up: ~20 ms of CPU that, on 2 cores, competed with the waiter's own
 #: finalize. The hook itself looks again, and does what a waiter left (exit_hook._done_by_waiter).
-_HOOK_GATE = '"$1" "$2" true 2>/dev/null; [ -d "$3" ] || exit 0; shift 3; exec "$@"'
+#: The lock is opened, not created (``9<``): the engine makes it with the bundle (``_launch``), and a
+#: flock(1) that created it again in a bundle being removed made that removal fail (ENOTEMPTY).
+_HOOK_GATE = '"$1" 9 2>/dev/null 9<"$2"; [ -d "$3" ] || exit 0; shift 3; exec "$@"'
 
 
 def exit_command(ctx: RuntimeContext, cid: str) -> tuple[str, ...]:
@@ -133,6 +135,9 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
     apply_to_spec(spec, hc)  # the limits `berth update` can set that the spec builder does not carry
     bundle = ctx.bundle(cid)
     atomic_write_json(bundle / "config.json", spec, durable=False)  # the run dir: gone at a reboot
+    # made here only, with the bundle; its users open it without O_CREAT, so none makes it again
+    # inside a bundle that a remove is deleting
+    os.close(os.open(ctx.waiter_lock(cid), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
     with monitor.spawn(monitor.MonitorRequest(
         cid=cid, name=str(record.get("Name", cid)).lstrip("/"), bundle=bundle, pidfile=bundle / "pidfile",
         conmon_pidfile=bundle / "conmon.pid", exit_dir=ctx.exit_dir, socket_dir=ctx.socket_dir,
@@ -372,12 +377,12 @@ def wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "remov
 @contextlib.contextmanager
 def _as_waiter(ctx: RuntimeContext, cid: str) -> Iterator[None]:
     """A shared lock on the container's waiter lock while waiting: this process finalizes the
-    container itself when it exits, so the exit hook waits for it first (``exit_hook``). No bundle
-    (never started): no monitor, no hook, no lock."""
+    container itself when it exits, so the exit hook waits for it first (``exit_hook``). No lock
+    (never started, or its bundle removed): no monitor left, no hook to wait for us."""
     import fcntl
 
     try:
-        fd = os.open(ctx.waiter_lock(cid), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(ctx.waiter_lock(cid), os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         yield
         return
