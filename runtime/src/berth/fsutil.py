@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +62,16 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
+def which(name: str, path: str | None = None) -> str | None:
+    """``shutil.which`` for a bare command name. Every ``run`` looks up runc, conmon and flock:
+    shutil (with the bz2, lzma and fnmatch it imports) is left to what removes trees."""
+    for d in (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep):
+        cand = os.path.join(d or ".", name)
+        if os.access(cand, os.X_OK) and not os.path.isdir(cand):
+            return cand
+    return None
+
+
 def rmtree(path: Path) -> None:
     """Remove a tree, including read-only dirs a layer may contain."""
 
@@ -77,6 +86,8 @@ def rmtree(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink(missing_ok=True)
     elif path.exists():
+        import shutil
+
         shutil.rmtree(path, onerror=onerror)
 
 

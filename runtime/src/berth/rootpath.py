@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import stat
 from collections.abc import Callable
 from enum import Enum
@@ -125,6 +124,8 @@ def lstat_at(dir_fd: int, name: str) -> os.stat_result | None:
 
 def remove_at(dir_fd: int, name: str, st: os.stat_result) -> None:
     if stat.S_ISDIR(st.st_mode):
+        import shutil
+
         shutil.rmtree(name, dir_fd=dir_fd)  # fd-based: does not follow symlinks inside
     else:
         os.unlink(name, dir_fd=dir_fd)

@@ -111,23 +111,27 @@ def test_the_gate_starts_no_hook_once_a_waiter_removed_the_record(tmp_path: Path
     assert gate.wait(timeout=10) == 0 and not marker.exists()
 
     _record(tmp_path, "c6", "running")  # no waiter (a detached container): the hook runs at once
+    ctx.bundle("c6").mkdir(parents=True)
+    ctx.waiter_lock("c6").touch()  # as the start makes it
     assert subprocess.run(_gated(ctx, "c6", marker), timeout=10).returncode == 0 and marker.exists()
 
 
-def test_neither_the_gate_nor_a_waiter_makes_the_waiter_lock_again(tmp_path: Path) -> None:
-    """The lock is made with the bundle and goes with it. A gate or a waiter that made it again
-    while a `run --rm` waiter was deleting the bundle made that delete fail ("Directory not empty")."""
+def test_no_waiter_lock_no_hook_and_none_makes_it_again(tmp_path: Path) -> None:
+    """The lock is made with the bundle and goes with it, at a removal: without it the gate starts
+    no hook (a `run --rm` waiter deletes the bundle, then the record: the hook used to start in
+    between). Neither the gate nor a waiter makes it again: that made the removal's delete of the
+    bundle fail ("Directory not empty")."""
     import subprocess
 
     from berth.paths import Paths
     from berth.runtime.context import RuntimeContext
 
     ctx = RuntimeContext(Paths.for_root(tmp_path))
-    _record(tmp_path, "c7", "running")
+    _record(tmp_path, "c7", "exited", auto_remove=True)
     ctx.bundle("c7").mkdir(parents=True)  # a bundle mid-delete: its lock already unlinked
     marker = tmp_path / "hook-ran"
     assert subprocess.run(_gated(ctx, "c7", marker), timeout=10).returncode == 0
-    assert marker.exists()  # the record is there: the hook runs, and finds out what is left
+    assert not marker.exists() and not ctx.waiter_lock("c7").exists()
     with lifecycle._as_waiter(ctx, "c7"):
         pass
     assert not ctx.waiter_lock("c7").exists()

@@ -176,6 +176,9 @@ def test_no_run_dir_litter_after_exit_and_rm(rt, monkeypatch) -> None:
     assert co.wait(rt, gone) == 4
     monkeypatch.setattr(lifecycle, "EXIT_FILE_TTL", -1.0)
     co.rm(rt, co.create(rt, ContainerSpec(image="busybox", command=("true",))))
+    assert ctx.exit_file(gone).exists()  # the last sweep was less than EXIT_SWEEP_INTERVAL ago
+    monkeypatch.setattr(lifecycle, "EXIT_SWEEP_INTERVAL", -1.0)
+    co.rm(rt, co.create(rt, ContainerSpec(image="busybox", command=("true",))))
     assert not ctx.exit_file(gone).exists()
     assert sorted(p.name for p in ctx.socket_dir.iterdir()) == []
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 from berth.cli.output import each, human_age, ports_text, print_json, table
@@ -308,6 +307,8 @@ def cmd_ps(engine: Any, args: argparse.Namespace) -> int:
         for r in rows:
             print(r["Id"] if args.no_trunc else r["Id"][:12])
         return 0
+    from datetime import UTC, datetime
+
     body = []
     for r in rows:
         command = r["Command"] if args.no_trunc or len(r["Command"]) <= 22 else r["Command"][:21] + "…"

@@ -83,9 +83,20 @@ class _Unbuilt:
 
 @functools.cache
 def _formatter(cls: type[argparse.HelpFormatter]) -> Any:
-    import shutil
+    return functools.partial(cls, width=terminal_columns() - 2)  # argparse's own width
 
-    return functools.partial(cls, width=shutil.get_terminal_size().columns - 2)  # argparse's own width
+
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns`` (what argparse asks), without importing shutil."""
+    try:
+        if int(os.environ["COLUMNS"]) > 0:
+            return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def command_of(argv: Sequence[str]) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 
@@ -33,6 +32,8 @@ def human_size(n: float) -> str:
 def human_age(iso: str) -> str:
     if not iso:
         return "N/A"
+    from datetime import UTC, datetime
+
     try:
         ts = datetime.fromisoformat(iso.replace("Z", "+00:00")[:26] + ("+00:00" if iso.endswith("Z") else ""))
     except ValueError:

@@ -8,7 +8,6 @@ and data (``size=<bytes>`` normalised, ``mode=<octal>``).
 
 from __future__ import annotations
 
-import csv
 import posixpath
 import re
 
@@ -102,6 +101,8 @@ def _bool(key: str, val: str, flag: str, value: str) -> bool:
 
 def parse_mount(value: str, flag: str = "--mount") -> Mount:
     """``type=bind|volume|tmpfs,source=...,target=...,readonly,...`` (Docker's CSV syntax)."""
+    import csv  # here: every `run` imports this module, few use --mount
+
     try:
         fields = next(csv.reader([value]))
     except (csv.Error, StopIteration):

@@ -27,6 +27,11 @@ class RuntimeContext:
     preferred_runtime: str | None = None
     #: the engine's config when it has one in hand; else read from the root (the exit hook)
     given_config: EngineConfig | None = None
+    #: set by the restarter (``berth.runtime.restarter``): the RestartCount the pending restart it
+    #: performs was scheduled with. ``lifecycle.start`` then starts only if that restart is still
+    #: pending (not cancelled by a stop, superseded by a manual start or removed), and keeps
+    #: RestartCount and the back-off.
+    policy_restart: int | None = None
 
     @cached_property
     def containers(self) -> ContainerStore:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from berth.fsutil import which
 from berth.runtime.errors import OCIRuntimeFailure
 
 _GONE = ("does not exist", "not exist", "no such file")
@@ -186,7 +186,7 @@ def detect_runtime(run_dir: Path, preferred: str | None = None) -> RuncDriver:
     """The configured runtime, else crun on cgroup v2 (faster start), else runc."""
     order = [preferred] if preferred else (["crun", "runc"] if cgroup_version() == 2 else ["runc"])
     for name in order:
-        exe = shutil.which(name) or (f"/usr/sbin/{name}" if os.access(f"/usr/sbin/{name}", os.X_OK) else None)
+        exe = which(name) or (f"/usr/sbin/{name}" if os.access(f"/usr/sbin/{name}", os.X_OK) else None)
         if exe and name in _DRIVERS:
             return _DRIVERS[name](exe, run_dir / name)
     raise OCIRuntimeFailure(f"no OCI runtime found (looked for {', '.join(order)}): install runc",

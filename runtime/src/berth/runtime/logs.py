@@ -16,7 +16,6 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +28,8 @@ class LogLine(NamedTuple):
 
 def parse_time(text: str) -> float:
     """RFC3339 with nanoseconds -> unix seconds (float)."""
+    from datetime import datetime  # here: `logs --since`, not every foreground `run`, needs it
+
     head, _, rest = text.partition(".")
     frac, tz = "", "+00:00"
     if rest:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import subprocess
 from pathlib import Path
 
+from berth.fsutil import which
 from berth.runtime.driver import RuncDriver
 from berth.runtime.errors import OCIRuntimeFailure
 from berth.structs import dataclass
@@ -28,7 +28,7 @@ SYNC_TIMEOUT = 60.0
 
 
 def find_conmon() -> str:
-    for cand in (shutil.which("conmon"), "/usr/bin/conmon", "/usr/libexec/podman/conmon"):
+    for cand in (which("conmon"), "/usr/bin/conmon", "/usr/libexec/podman/conmon"):
         if cand and os.access(cand, os.X_OK):
             return cand
     raise OCIRuntimeFailure("conmon is not installed (apt-get install conmon)")

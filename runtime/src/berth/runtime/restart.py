@@ -23,15 +23,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-from contextvars import ContextVar
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from berth.fsutil import which
 from berth.runtime.liveness import is_alive, send_signal, start_time
 
 if TYPE_CHECKING:
@@ -41,11 +39,6 @@ if TYPE_CHECKING:
 DEFAULT_DELAY = 0.1
 MAX_DELAY = 60.0
 RESET_AFTER = 10.0
-
-#: set by the restarter around ``Engine.start``: the RestartCount the pending restart was scheduled
-#: with. ``lifecycle.start`` then starts only if that restart is still pending (not cancelled by a
-#: stop, superseded by a manual start or removed), and keeps RestartCount and the back-off.
-policy_restart: ContextVar[int | None] = ContextVar("policy_restart", default=None)
 
 
 def policy_of(host_config: dict[str, Any]) -> tuple[str, int]:
@@ -75,6 +68,8 @@ def next_delay(previous: float, ran_for: float) -> float:
 
 def _unix(rfc3339: str) -> float | None:
     try:
+        from datetime import datetime
+
         return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
@@ -113,7 +108,7 @@ def schedule(ctx: RuntimeContext, cid: str, delay: float, restart_count: int) ->
     """Spawn the detached restarter (call under the container's op lock) and remember it."""
     from berth.fsutil import atomic_write_json
 
-    sleep = shutil.which("sleep", path=os.environ.get("PATH") or "/usr/bin:/bin") or "/bin/sleep"
+    sleep = which("sleep", path=os.environ.get("PATH") or "/usr/bin:/bin") or "/bin/sleep"
     argv = ["/bin/sh", "-c", '"$1" "$2"; shift 2; exec "$@"', "sh", sleep, f"{delay:.3f}",
             sys.executable, "-m", "berth.runtime.restarter", str(ctx.paths.root), cid, str(restart_count)]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -3,7 +3,7 @@
 Spawned by the exit hook (see ``berth.runtime.restart.schedule``) after the back-off delay has been
 slept by ``sleep``. Starts the container through ``Engine.start`` (so whatever the engine does on a
 start, networking included, happens on a restart too), but only if this restart is still pending:
-``lifecycle.start`` checks that under the container's op lock (``restart.policy_restart``), so a
+``lifecycle.start`` checks that under the container's op lock (``RuntimeContext.policy_restart``), so a
 ``stop``, ``kill``, manual ``start`` or ``rm`` in the meantime wins. Never raises: a failure is
 recorded in State.Error by ``lifecycle.start``, which also marks the container exited, as moby
 does when a restart fails.
@@ -18,13 +18,14 @@ def main(argv: list[str]) -> int:
     if len(argv) < 3:
         return 2
     from berth.engine import Engine
+    from berth.engine.container_ops import runtime_context
     from berth.errors import BerthError
-    from berth.runtime.restart import policy_restart
 
     root, cid, count = argv[0], argv[1], int(argv[2])
-    policy_restart.set(count)
+    engine = Engine(root)
+    runtime_context(engine).policy_restart = count
     try:
-        Engine(root).start(cid)
+        engine.start(cid)
     except (BerthError, OSError) as exc:
         from berth.paths import Paths
         from berth.state import ContainerStore

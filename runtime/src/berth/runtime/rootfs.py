@@ -25,14 +25,12 @@ crash an ``--rm`` container is removed (restore), never started again.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import resource
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from berth.fsutil import rmtree
 from berth.runtime.errors import MountFailure
 from berth.runtime.mountutil import is_mountpoint, mount, umount
 
@@ -54,14 +52,13 @@ def mount_rootfs(layer_dirs: Sequence[Path], record_dir: Path, target: Path, *, 
         d.mkdir(parents=True, exist_ok=True)
     options = ",volatile" if volatile else ""
     if volatile:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(work / "work" / "incompat" / "volatile")  # holds an empty "dirty" dir
+        rmtree(work / "work" / "incompat" / "volatile")  # holds an empty "dirty" dir
     lowers = [str(p) for p in layer_dirs]
     if not lowers:  # an image with no layers: overlay still needs one lower dir
         empty.mkdir(exist_ok=True)
         lowers = [str(empty)]
     data = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}{options}"
-    if len(data) < resource.getpagesize() - 1:
+    if len(data) < os.sysconf("SC_PAGE_SIZE") - 1:
         try:
             mount("overlay", target, "overlay", 0, data)
         except OSError as exc:
@@ -84,7 +81,7 @@ def _mount_with_short_links(layer_dirs: Sequence[Path], record_dir: Path, target
             link.symlink_to(layer)
         names.append(f"l/{i}")
     data = f"lowerdir={':'.join(names)},upperdir=upper,workdir=work{options}"
-    if len(data) >= resource.getpagesize() - 1:
+    if len(data) >= os.sysconf("SC_PAGE_SIZE") - 1:
         raise MountFailure(f"the image has too many layers ({len(names)}) for one overlay mount",
                            layers=len(names))
     proc = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", data, str(target)], cwd=base,

@@ -60,8 +60,7 @@ class Planned:
 def plan(spec: ContainerSpec, image_config: Mapping[str, Any], inherited: Sequence[Mount] = (),
          new_name: Any = None) -> tuple[list[Planned], tuple[Mount, ...]]:
     """(binds and volumes in mount order, tmpfs mounts). ``new_name()`` names anonymous volumes."""
-    if new_name is None:
-        from berth.volumes.names import random_name as new_name
+    new_name = new_name or _random_volume_name
     by_target: dict[str, Planned] = {}
     for m in inherited:
         by_target[m.target] = Planned(m, "volumes-from")
@@ -97,6 +96,12 @@ def plan(spec: ContainerSpec, image_config: Mapping[str, Any], inherited: Sequen
         taken.add(m.target)
         by_target[m.target] = Planned(_named(m, new_name()), origin, anonymous=True)
     return list(by_target.values()), tuple(tmpfs)
+
+
+def _random_volume_name() -> str:
+    from berth.volumes.names import random_name  # the volumes package: only for a run that has one
+
+    return random_name()
 
 
 def _named(m: Mount, name: str) -> Mount:
@@ -194,6 +199,8 @@ def remove_anonymous_volumes(volumes: VolumeStore, cid: str, record: Mapping[str
 
 def remove_volumes_of(paths: Paths, cid: str, record: Mapping[str, Any]) -> list[str]:
     """``--rm`` after the record is gone (the exit hook has no engine): its anonymous volumes go too."""
+    if not volume_names(record):
+        return []  # no volume store to open (most `run --rm`)
     from berth.volumes import VolumeStore
 
     return remove_anonymous_volumes(VolumeStore(paths), cid, record)
