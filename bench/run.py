@@ -128,7 +128,7 @@ def main() -> int:
     if os.geteuid() != 0 or not all(shutil.which(t) or os.access(f"/usr/sbin/{t}", os.X_OK) for t in tools):
         skipped = "needs root, runc, conmon and busybox"
     # each figure on its own: a failing one is written as its error, and the others still run
-    figures = {"run": lambda: with_busybox(runbench.bench),
+    figures = {"run": lambda: with_busybox(lambda bb: runbench.bench(bb, CACHE)),
                "network": netbench.bench,
                "build": lambda: with_busybox(lambda bb: buildbench.bench(BERTH, bb, RUNS, docker_available())),
                "playbook": lambda: with_busybox(lambda bb: playbench.bench(bb, RUNS))}
