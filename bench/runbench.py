@@ -112,7 +112,7 @@ def berth_spec(engine: Any, bundle: Path) -> dict:
     spec["process"].update(terminal=False, args=CMD)
     spec["linux"].pop("cgroupsPath", None)
     for m in spec["mounts"]:
-        if m["type"] == "bind" and Path(m["source"]).is_file():  # /etc/hosts, hostname, resolv.conf
+        if m["destination"] in ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf"):  # files of the record
             m["source"] = str(bundle / Path(m["destination"]).name)
             Path(m["source"]).write_text("")
     return spec
