@@ -13,6 +13,7 @@ it with Docker's semantics.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -77,15 +78,16 @@ def spawn(req: MonitorRequest, driver: RuncDriver, conmon: str | None = None) ->
     rfd, wfd = os.pipe()
     try:
         env = {**os.environ, "_OCI_SYNCPIPE": str(wfd)}
-        # conmon's first process exits right after forking the monitor; reap it here.
-        subprocess.run(args, pass_fds=(wfd,), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
+        # conmon's first process exits right after forking the monitor. It is reaped with conmon's
+        # answer (Creating), not here: its start-up (~2 ms) then overlaps the caller's own work.
+        first = subprocess.Popen(args, pass_fds=(wfd,), env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except BaseException:
         os.close(rfd)
         raise
     finally:
         os.close(wfd)
-    return Creating(rfd, req, driver)
+    return Creating(rfd, req, driver, first)
 
 
 class Creating:
@@ -95,10 +97,12 @@ class Creating:
     answer, so that the caller's cleanup (``runtime delete``) cannot run before the create it
     undoes has finished (a create that lands after its delete is a container nobody owns)."""
 
-    def __init__(self, sync_fd: int, req: MonitorRequest, driver: RuncDriver) -> None:
+    def __init__(self, sync_fd: int, req: MonitorRequest, driver: RuncDriver,
+                 first: subprocess.Popen[bytes] | None = None) -> None:
         self._fd = sync_fd
         self._req = req
         self._driver = driver
+        self._first = first  # conmon's first process, to reap
         self._answer: tuple[int, str] | None = None
 
     def __enter__(self) -> Creating:
@@ -113,6 +117,9 @@ class Creating:
                 self._answer = _read_sync(self._fd)
             finally:
                 os.close(self._fd)
+                if self._first is not None:  # it exited long ago, unless conmon hangs (then no wait)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self._first.wait(timeout=1.0)
         return self._answer
 
     def wait(self) -> tuple[int, int]:
