@@ -194,6 +194,8 @@ def test_dead_running_record_is_finalized_without_restart_policy(rt: Engine) -> 
     deadline = time.monotonic() + 10
     while Path(f"/proc/{st['Pid']}").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
+    shown = co.inspect(rt, cid)["State"]  # before any repair: inspect shows what the repair records
+    assert shown["Status"] == "exited" and shown["ExitCode"] == 255 and shown["Pid"] == 0
     found = rt.system_check()
     assert "dead-container" in _kinds(found), found.to_dict()
     assert rt.system_check(repair=True).clean

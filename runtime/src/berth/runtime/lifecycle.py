@@ -279,7 +279,7 @@ def view(ctx: RuntimeContext, cid: str) -> ContainerState:
         code = ctx.exit_code(cid)
         st.Restarting = False
         st.Status, st.Running, st.Pid = "exited", False, 0
-        st.ExitCode = code if code is not None else st.ExitCode
+        st.ExitCode = code if code is not None else (st.ExitCode or 255)  # as finalize will record it
         st.FinishedAt = _mtime_rfc3339(ctx.exit_file(cid)) or st.FinishedAt
     return st
 
