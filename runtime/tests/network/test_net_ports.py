@@ -174,3 +174,32 @@ def test_network_none_and_host(rt, client_host):
     assert co.wait(rt, cid, timeout=20) == 0
     assert client_host.host_if in "".join(r.line for r in co.logs(rt, cid))
     assert network_leftovers(rt) == []
+
+
+def test_a_port_held_by_a_container_killed_with_its_monitor_goes_to_the_next(rt, client_host):
+    """Killed together with its conmon, a container is never finalized (no exit hook runs) and keeps
+    its port rule. dockerd frees a dead container's ports: a start that wants the port finalizes such
+    a container first (exited, 255, unwired, as `system check --repair` would) and gets the port."""
+    import os
+    import signal
+    import time
+
+    port = free_port()
+    old = run_detached(rt, httpd_cmd(), name="old", ports=(PortBinding(80, host_port=port),))
+    wait_http(f"http://127.0.0.1:{port}/")
+    st = co.runtime_context(rt).containers.state(old)
+    os.kill(st.MonitorPid, signal.SIGKILL)
+    os.kill(st.Pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{st.Pid}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    new = run_detached(rt, httpd_cmd(), name="new", ports=(PortBinding(80, host_port=port),))
+    wait_http(f"http://127.0.0.1:{port}/")
+    assert [(r.host_port, r.container_port) for r in co.port(rt, new)] == [(port, 80)]
+    state = co.inspect(rt, old)["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 255) and co.port(rt, old) == []
+    with pytest.raises(PortAllocated):  # a live holder keeps its port
+        run_detached(rt, httpd_cmd(), name="third", ports=(PortBinding(80, host_port=port),))
+    co.rm(rt, new, force=True)
+    co.rm(rt, old)
+    assert network_leftovers(rt) == []

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from berth.errors import Conflict
 from berth.fsutil import rmtree
@@ -27,6 +27,9 @@ from berth.runtime.liveness import is_alive, parse_signal, send_signal, start_ti
 from berth.runtime.rootfs import unmount_rootfs
 from berth.state import ContainerState, now_rfc3339
 from berth.state.records import rfc3339_ns
+
+if TYPE_CHECKING:
+    from berth.network.endpoints import Endpoint
 
 ACTIVE = ("running", "paused", "restarting")
 DEFAULT_STOP_TIMEOUT = 10
@@ -136,7 +139,7 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
     # Wired before the runtime creates the container. Wiring while it creates (as libnetwork's prestart
     # hook does) saved ~15 ms on a bridge, but a kill -9 then leaves a create in flight that
     # `system check --repair`, run at once, could race: not worth it yet.
-    endpoint = ctx.network.attach(cid, record)  # namespace, links, ports, DNS; undone by _release_runtime
+    endpoint = _attach(ctx, cid, record)  # namespace, links, ports, DNS; undone by _release_runtime
     spec = build_spec(SpecInputs(
         cid, cfg, hc, rootfs, lookup_user(rootfs, cfg.get("User")), ctx.containers.dir(cid),
         tuple(OCIMount.from_oci(m) for m in record.get("MountPoints") or []),
@@ -163,6 +166,48 @@ def _launch(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], log_size_
         on_created(cid)
     ctx.driver.start(cid, pid)
     return pid, conmon_pid
+
+
+def _attach(ctx: RuntimeContext, cid: str, record: dict) -> Endpoint | None:
+    """``ctx.network.attach``; on a published port already taken, first free what abandoned
+    containers hold (``_finalize_abandoned``) and try once more."""
+    from berth.network.errors import PortAllocated
+
+    try:
+        return ctx.network.attach(cid, record)
+    except PortAllocated:
+        if not _finalize_abandoned(ctx, cid):
+            raise
+        return ctx.network.attach(cid, record)
+
+
+def _finalize_abandoned(ctx: RuntimeContext, starting: str) -> bool:
+    """Finalize the wired containers whose process died with its monitor (killed together: no exit
+    hook ever ran, so they still hold their published ports, which dockerd frees when a container
+    dies). As ``system check --repair`` records them: exited, restart policy not applied. True if
+    any was."""
+    found = False
+    for other in ctx.network.endpoints.all():
+        if other == starting:
+            continue
+        try:
+            st = ctx.containers.state(other)
+        except ContainerNotFound:
+            continue
+        if (st.Status in ("running", "paused") and not is_alive(st.Pid, st.PidStartTime)
+                and not _monitor_alive(st.MonitorPid, other)):
+            found = finalize(ctx, other) or found
+    return found
+
+
+def _monitor_alive(pid: int, cid: str) -> bool:
+    """Whether ``pid`` is still the conmon of ``cid`` (its command line names the container)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().split(b"\0")
+    except OSError:
+        return False
+    return pid > 0 and b"conmon" in args[0] and cid.encode() in args
 
 
 def _start_error_code(message: str) -> int:
