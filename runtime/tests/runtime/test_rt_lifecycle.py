@@ -301,6 +301,31 @@ def test_a_follow_ends_only_when_conmon_has_passed_on_the_last_output(rt) -> Non
     co.rm(rt, cid, force=True)
 
 
+def test_inspect_shows_running_until_conmon_has_the_exit_code(rt) -> None:
+    """Between the process's exit and conmon's exit file, inspect said "exited" with code 0 (the
+    record's): a wait on "exited" then read a wrong code. dockerd shows running until its exit event."""
+    import os
+    import signal
+
+    from berth.runtime.liveness import is_alive
+
+    cid = co.create(rt, ContainerSpec(image="busybox", command=("sh", "-c", "sleep 0.3; exit 3")))
+    co.start(rt, cid)
+    st = co.runtime_context(rt).containers.state(cid)
+    os.kill(st.MonitorPid, signal.SIGSTOP)  # conmon cannot record the exit
+    try:
+        deadline = time.monotonic() + 10
+        while is_alive(st.Pid, st.PidStartTime) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        shown = co.inspect(rt, cid)["State"]
+        assert shown["Status"] == "running" and shown["ExitCode"] == 0
+    finally:
+        os.kill(st.MonitorPid, signal.SIGCONT)
+    assert co.wait(rt, cid, timeout=10) == 3
+    assert co.inspect(rt, cid)["State"]["Status"] == "exited" and co.inspect(rt, cid)["State"]["ExitCode"] == 3
+    co.rm(rt, cid)
+
+
 def test_an_exited_container_is_forgotten_without_a_runc_delete(rt, monkeypatch) -> None:
     """libcontainer's destroy done in place for an exited init (its cgroups, its state dir); a live
     one still goes to `runc delete --force`."""

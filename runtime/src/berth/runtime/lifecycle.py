@@ -322,6 +322,8 @@ def view(ctx: RuntimeContext, cid: str) -> ContainerState:
         if _pending_restart(ctx, st, cid):
             return st  # "restarting", Running and Restarting true, Pid 0: what Docker shows
         code = ctx.exit_code(cid)
+        if code is None and _monitor_alive(st.MonitorPid, cid):
+            return st  # conmon is writing its exit code: still running, as dockerd shows it until the event
         st.Restarting = False
         st.Status, st.Running, st.Pid = "exited", False, 0
         st.ExitCode = code if code is not None else (st.ExitCode or 255)  # as finalize will record it
