@@ -116,23 +116,39 @@ def test_the_gate_starts_no_hook_once_a_waiter_removed_the_record(tmp_path: Path
     assert subprocess.run(_gated(ctx, "c6", marker), timeout=10).returncode == 0 and marker.exists()
 
 
-def test_no_waiter_lock_no_hook_and_none_makes_it_again(tmp_path: Path) -> None:
-    """The lock is made with the bundle and goes with it, at a removal: without it the gate starts
-    no hook (a `run --rm` waiter deletes the bundle, then the record: the hook used to start in
-    between). Neither the gate nor a waiter makes it again: that made the removal's delete of the
-    bundle fail ("Directory not empty")."""
+def test_the_gate_waits_for_a_removal_and_starts_the_hook_only_if_it_was_cut_short(tmp_path: Path) -> None:
+    """A `run --rm` waiter deletes the bundle (and the waiter lock in it), then the record, under the
+    op lock: the gate waits for that lock too, so the hook starts neither in between (it did at
+    nearly every `run --rm`) nor never when the waiter was killed mid-removal (the record is still
+    there: the hook finishes the removal). Neither lock is made by the gate or a waiter: a waiter
+    lock made again inside a bundle being deleted made that removal fail ("Directory not empty")."""
     import subprocess
 
     from berth.paths import Paths
     from berth.runtime.context import RuntimeContext
 
     ctx = RuntimeContext(Paths.for_root(tmp_path))
-    _record(tmp_path, "c7", "exited", auto_remove=True)
-    ctx.bundle("c7").mkdir(parents=True)  # a bundle mid-delete: its lock already unlinked
     marker = tmp_path / "hook-ran"
-    assert subprocess.run(_gated(ctx, "c7", marker), timeout=10).returncode == 0
-    assert not marker.exists() and not ctx.waiter_lock("c7").exists()
-    with lifecycle._as_waiter(ctx, "c7"):
-        pass
-    assert not ctx.waiter_lock("c7").exists()
-    ctx.bundle("c7").rmdir()
+    for cid, killed in (("c7", False), ("c8", True)):
+        record = _record(tmp_path, cid, "exited", auto_remove=True)
+        ctx.bundle(cid).mkdir(parents=True)  # its waiter lock already deleted
+        ctx.op_lock(cid).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(ctx.op_lock(cid), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the remover
+        gate = subprocess.Popen(_gated(ctx, cid, marker))
+        time.sleep(0.3)
+        assert gate.poll() is None  # waiting for the removal
+        if not killed:
+            for f in record.iterdir():
+                f.unlink()
+            record.rmdir()
+        os.close(fd)  # done, or killed
+        assert gate.wait(timeout=10) == 0
+        assert marker.exists() == killed
+        assert not ctx.waiter_lock(cid).exists()
+        with lifecycle._as_waiter(ctx, cid):
+            pass
+        assert not ctx.waiter_lock(cid).exists()
+        os.unlink(ctx.op_lock(cid))
+        assert subprocess.run(_gated(ctx, cid, tmp_path / "again"), timeout=10).returncode == 0
+        assert not ctx.op_lock(cid).exists()

@@ -157,8 +157,8 @@ def cmd_run(engine: Any, args: argparse.Namespace) -> int:
 
     # Foreground: stream the output until the container exits, then exit with its code; signals
     # berth gets go to the container meanwhile (--sig-proxy).
-    with proxy_signals(lambda sig: engine.kill(cid, sig), sig_proxy):
-        engine.start(cid)
+    with proxy_signals(lambda sig: engine.kill(cid, sig), sig_proxy), engine.waiter(cid) as hold:
+        engine.start(cid, on_created=hold)  # its waiter from before it runs: no exit hook needed
         for line in engine.logs(cid, follow=True):
             stream = sys.stdout if line.stream == "stdout" else sys.stderr
             stream.write(line.line)
@@ -193,9 +193,9 @@ def _start_attached(engine: Any, cid: str, *, stdin: bool, tty: bool, detach_key
 
     sys.stdout.flush()
     sys.stderr.flush()
-    with attach.proxy_signals(lambda sig: engine.kill(cid, sig), sig_proxy and not tty):
+    with attach.proxy_signals(lambda sig: engine.kill(cid, sig), sig_proxy and not tty), engine.waiter(cid) as hold:
         try:
-            engine.start(cid, on_created=on_created)
+            engine.start(cid, on_created=lambda c: (hold(c), on_created(c)))
         except BaseException:
             for s in socks:
                 s.close()

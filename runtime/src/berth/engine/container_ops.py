@@ -311,6 +311,15 @@ def rm(engine: Engine, ref: str, *, force: bool = False, volumes: bool = False) 
     return cid
 
 
+def waiter(engine: Engine, ref: str) -> contextlib.AbstractContextManager[Callable[[str], None]]:
+    """``with waiter(engine, cid) as hold: start(engine, cid, on_created=hold); ...; wait(...)``:
+    this process is the container's waiter from before it runs (``lifecycle.holding_waiter_lock``)."""
+    from berth.runtime.lifecycle import holding_waiter_lock
+
+    ctx = runtime_context(engine)
+    return holding_waiter_lock(ctx, ctx.containers.lookup(ref))
+
+
 def wait(engine: Engine, ref: str, condition: Literal["not-running", "removed"] = "not-running",
          timeout: float | None = None) -> int:
     from berth.runtime.lifecycle import wait as wait_container

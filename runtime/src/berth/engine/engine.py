@@ -135,6 +135,11 @@ class Engine:
 
         return container_ops.rm(self, ref, force=force, volumes=volumes)
 
+    def waiter(self, ref: str) -> Any:
+        from berth.engine import container_ops
+
+        return container_ops.waiter(self, ref)
+
     def wait(self, ref: str, **kw: Any) -> int:
         from berth.engine import container_ops
 

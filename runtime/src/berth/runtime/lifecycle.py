@@ -38,15 +38,18 @@ HOOK_GRACE = 5.0
 
 
 #: What conmon runs first at a container's exit: wait until the waiters let go of the waiter lock
-#: (a foreground `run`, `berth wait`: they finalize the container themselves), and start the exit
-#: hook's interpreter only if the record is still there. A waiter that removed it (`run --rm`)
-#: spares the hook's start-up: ~20 ms of CPU that, on 2 cores, competed with the waiter's own
-#: finalize. The hook itself looks again, and does what a waiter left (exit_hook._done_by_waiter).
-#: The lock is made with the bundle (``_launch``) and goes only with it, at a removal: no lock, no
-#: hook (the remover does what is left; that a waiter was mid-removal, deleting the bundle before
-#: the record, started the hook at nearly every `run --rm`). The lock is opened, never created
-#: (``9<``): a flock(1) that made it again in a bundle being deleted made that removal fail.
-_HOOK_GATE = '[ -e "$2" ] || exit 0; "$1" 9 2>/dev/null 9<"$2"; [ -d "$3" ] || exit 0; shift 3; exec "$@"'
+#: (a foreground `run`, `berth wait`: they finalize the container themselves), then until no one
+#: holds the container's op lock (a finalize or a removal in progress), and start the exit hook's
+#: interpreter only if the record is still there. A waiter that removed it (`run --rm`) spares the
+#: hook's start-up: ~20 ms of CPU that, on 2 cores, competed with the waiter's own finalize and the
+#: next command. The hook itself looks again, and does what a waiter left (exit_hook._done_by_waiter):
+#: a waiter killed mid-removal lets go of both locks with the record still there.
+#: The waiter lock is made with the bundle (``_launch``) and goes with it at a removal, before the
+#: record: so the op lock too (waiting only on the first let the hook start at nearly every
+#: `run --rm`). Both are opened, never created (``9<``): a flock(1) that made the waiter lock again
+#: in a bundle being deleted made that removal fail ("Directory not empty").
+_HOOK_GATE = ('for lock in "$2" "$3"; do [ -e "$lock" ] && "$1" 9 2>/dev/null 9<"$lock"; done; '
+              '[ -d "$4" ] || exit 0; shift 4; exec "$@"')
 
 
 #: Imported while the runtime creates the container, some 30-40 ms in which this process only
@@ -65,7 +68,8 @@ def exit_command(ctx: RuntimeContext, cid: str) -> tuple[str, ...]:
     flock = which("flock")
     if flock is None:
         return hook
-    return ("/bin/sh", "-c", _HOOK_GATE, "berth-exit-hook", flock, lock, str(ctx.containers.dir(cid)), *hook)
+    return ("/bin/sh", "-c", _HOOK_GATE, "berth-exit-hook", flock, lock, str(ctx.op_lock(cid)),
+            str(ctx.containers.dir(cid)), *hook)
 
 
 def start(ctx: RuntimeContext, cid: str, layer_dirs: Sequence[Path], *, log_size_max: int = -1,
@@ -429,6 +433,27 @@ def wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "remov
     """
     with _as_waiter(ctx, cid):
         return _wait(ctx, cid, condition, timeout)
+
+
+@contextlib.contextmanager
+def holding_waiter_lock(ctx: RuntimeContext, cid: str) -> Iterator[Callable[[str], None]]:
+    """For a process that starts a container and will wait for it (a foreground ``run``): the
+    ``on_created`` of ``start``, which takes the waiter lock (shared) before the container runs,
+    held to the end of the block. Taken only in ``wait``, after the output was followed, it came
+    late for a container quick to exit: its exit hook had started by then."""
+    import fcntl
+
+    fds: list[int] = []
+
+    def take(_cid: str) -> None:
+        fds.append(os.open(ctx.waiter_lock(cid), os.O_RDONLY | os.O_CLOEXEC))  # _launch made it
+        fcntl.flock(fds[-1], fcntl.LOCK_SH)
+
+    try:
+        yield take
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 @contextlib.contextmanager
