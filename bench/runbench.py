@@ -218,6 +218,9 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as t:
         tar = Path(t) / "busybox.tar"
         subprocess.run(["bash", str(REPO / "tests/images/busybox-rootfs.sh"), str(tar)], check=True)
-        result = bench(tar, Path.home() / ".cache" / "berth" / "bench")
+        sys.path.insert(0, str(REPO / "tests"))
+        from installkit import cache_dir  # $BERTH_TEST_CACHE, as run.py's cache
+
+        result = bench(tar, cache_dir() / "bench")
     print(json.dumps(result, indent=2))
     print("\n".join(table(result)))

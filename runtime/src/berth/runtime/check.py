@@ -48,6 +48,7 @@ from berth.locks import try_lock
 from berth.runtime.context import RuntimeContext
 from berth.runtime.errors import ContainerNotFound
 from berth.runtime.liveness import is_alive, start_time
+from berth.runtime.monitor import monitored_by
 from berth.state.records import now_rfc3339
 from berth.structs import dataclass, field
 
@@ -85,7 +86,7 @@ def _scan_procs(ctx: RuntimeContext) -> _Procs:
         if not args or not args[0]:
             continue
         if os.path.basename(args[0]) == "conmon":
-            cid, bundle = _arg(args, "-c"), _arg(args, "-b")
+            cid, bundle = monitored_by(args), _arg(args, "-b")
             if cid and bundle and bundle.startswith(bundles):
                 pid = int(entry.name)
                 out.monitors.setdefault(cid, []).append((pid, start_time(pid)))

@@ -190,6 +190,8 @@ def _finalize_abandoned(ctx: RuntimeContext, starting: str) -> bool:
     hook ever ran, so they still hold their published ports, which dockerd frees when a container
     dies). As ``system check --repair`` records them: exited, restart policy not applied. True if
     any was."""
+    from berth.runtime.monitor import monitor_alive
+
     found = False
     for other in ctx.network.endpoints.all():
         if other == starting:
@@ -199,19 +201,9 @@ def _finalize_abandoned(ctx: RuntimeContext, starting: str) -> bool:
         except ContainerNotFound:
             continue
         if (st.Status in ("running", "paused") and not is_alive(st.Pid, st.PidStartTime)
-                and not _monitor_alive(st.MonitorPid, other)):
+                and not monitor_alive(st.MonitorPid, other)):
             found = finalize(ctx, other) or found
     return found
-
-
-def _monitor_alive(pid: int, cid: str) -> bool:
-    """Whether ``pid`` is still the conmon of ``cid`` (its command line names the container)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            args = f.read().split(b"\0")
-    except OSError:
-        return False
-    return pid > 0 and b"conmon" in args[0] and cid.encode() in args
 
 
 def _start_error_code(message: str) -> int:
@@ -323,10 +315,12 @@ def view(ctx: RuntimeContext, cid: str) -> ContainerState:
     """The state as ps/inspect show it: a dead process not yet finalized is shown exited (read-only)."""
     st = ctx.containers.state(cid)
     if st.Status in ACTIVE and not is_alive(st.Pid, st.PidStartTime):
+        from berth.runtime.monitor import monitor_alive  # here: the observe path of a live one skips it
+
         if _pending_restart(ctx, st, cid):
             return st  # "restarting", Running and Restarting true, Pid 0: what Docker shows
         code = ctx.exit_code(cid)
-        if code is None and _monitor_alive(st.MonitorPid, cid):
+        if code is None and monitor_alive(st.MonitorPid, cid):
             return st  # conmon is writing its exit code: still running, as dockerd shows it until the event
         st.Restarting = False
         st.Status, st.Running, st.Pid = "exited", False, 0

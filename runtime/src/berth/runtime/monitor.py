@@ -28,6 +28,26 @@ from berth.structs import dataclass
 SYNC_TIMEOUT = 60.0
 
 
+def monitored_by(args: list[str]) -> str | None:
+    """The container a process's command line (``/proc/<pid>/cmdline`` split) monitors, if it is
+    a conmon of ours (``spawn``'s ``-c ID``); else None."""
+    if not args or os.path.basename(args[0]) != "conmon" or "-c" not in args[:-1]:
+        return None
+    return args[args.index("-c") + 1]
+
+
+def monitor_alive(pid: int, cid: str) -> bool:
+    """Whether ``pid`` is still the conmon of ``cid`` (a pid reused since is someone else)."""
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = [a.decode(errors="replace") for a in f.read().split(b"\0")]
+    except OSError:
+        return False
+    return monitored_by(args) == cid
+
+
 def find_conmon() -> str:
     for cand in (which("conmon"), "/usr/bin/conmon", "/usr/libexec/podman/conmon"):
         if cand and os.access(cand, os.X_OK):
