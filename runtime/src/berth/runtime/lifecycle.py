@@ -440,7 +440,7 @@ def holding_waiter_lock(ctx: RuntimeContext, cid: str) -> Iterator[Callable[[str
     fds: list[int] = []
 
     def take(_cid: str) -> None:
-        fds.append(os.open(ctx.waiter_lock(cid), os.O_RDONLY | os.O_CLOEXEC))  # _launch made it
+        fds.append(os.open(ctx.waiter_lock(cid), os.O_RDONLY | os.O_CLOEXEC))  # made by _launch, or OSError
         fcntl.flock(fds[-1], fcntl.LOCK_SH)
 
     try:
@@ -455,18 +455,10 @@ def _as_waiter(ctx: RuntimeContext, cid: str) -> Iterator[None]:
     """A shared lock on the container's waiter lock while waiting: this process finalizes the
     container itself when it exits, so the exit hook waits for it first (``exit_hook``). No lock
     (never started, or its bundle removed): no monitor left, no hook to wait for us."""
-    import fcntl
-
-    try:
-        fd = os.open(ctx.waiter_lock(cid), os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
+    with holding_waiter_lock(ctx, cid) as take:
+        with contextlib.suppress(OSError):
+            take(cid)
         yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _wait(ctx: RuntimeContext, cid: str, condition: Literal["not-running", "removed"],
