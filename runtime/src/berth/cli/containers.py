@@ -194,8 +194,13 @@ def _start_attached(engine: Any, cid: str, *, stdin: bool, tty: bool, detach_key
     sys.stdout.flush()
     sys.stderr.flush()
     with attach.proxy_signals(lambda sig: engine.kill(cid, sig), sig_proxy and not tty), engine.waiter(cid) as hold:
+
+        def created(c: str) -> None:  # the waiter lock (as a foreground run takes it), then the socket
+            hold(c)
+            on_created(c)
+
         try:
-            engine.start(cid, on_created=lambda c: (hold(c), on_created(c)))
+            engine.start(cid, on_created=created)
         except BaseException:
             for s in socks:
                 s.close()

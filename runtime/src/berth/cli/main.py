@@ -89,8 +89,8 @@ def _formatter(cls: type[argparse.HelpFormatter]) -> Any:
 def terminal_columns() -> int:
     """``shutil.get_terminal_size().columns`` (what argparse asks), without importing shutil."""
     try:
-        if int(os.environ["COLUMNS"]) > 0:
-            return int(os.environ["COLUMNS"])
+        if (columns := int(os.environ["COLUMNS"])) > 0:
+            return columns
     except (KeyError, ValueError):
         pass
     try:
